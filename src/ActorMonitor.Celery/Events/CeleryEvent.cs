@@ -1,0 +1,49 @@
+namespace ActorMonitor.Celery.Events;
+
+/// <summary>
+/// One Celery event as a receiver sees it: the keys Celery's receiver and State read are typed,
+/// every other key is kept as raw JSON in wire order (State copies whole events onto objects).
+/// </summary>
+public sealed class CeleryEvent
+{
+    public CeleryEvent(string type, IReadOnlyList<KeyValuePair<string, string>> fields)
+    {
+        Type = type;
+        var dash = type.IndexOf('-');
+        // Celery: group, _, subject = type.partition('-')
+        Group = dash < 0 ? type : type[..dash];
+        Subject = dash < 0 ? string.Empty : type[(dash + 1)..];
+        Fields = fields;
+    }
+
+    public string Type { get; }
+    public string Group { get; }
+    public string Subject { get; }
+    public string? Hostname { get; init; }
+    public string? Uuid { get; init; }
+    public double? UtcOffset { get; init; }
+
+    /// <summary>Event time; the receiver rewrites it by the utcoffset rule.</summary>
+    public double? Timestamp { get; set; }
+
+    /// <summary>Lamport clock; the receiver assigns it when missing and rewrites it for task-sent.</summary>
+    public long? Clock { get; set; }
+
+    /// <summary>Set by the receiver from its injected clock.</summary>
+    public double LocalReceived { get; set; }
+
+    /// <summary>Every key but type, hostname, uuid, utcoffset, timestamp and clock, as raw JSON.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Fields { get; }
+
+    public bool IsTaskEvent => Group == "task";
+    public bool IsWorkerEvent => Group == "worker";
+
+    public string? Field(string name)
+    {
+        foreach (var kv in Fields)
+            if (kv.Key == name) return kv.Value;
+        return null;
+    }
+
+    public bool HasField(string name) => Field(name) is not null;
+}

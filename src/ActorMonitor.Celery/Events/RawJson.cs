@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace ActorMonitor.Celery.Events;
+
+/// <summary>
+/// Field values are kept as the raw JSON text they arrived in, so that a value Celery copies
+/// verbatim (args, result, loadavg, a custom field) is written back with its original type.
+/// </summary>
+public static class RawJson
+{
+    public const string Null = "null";
+
+    public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    public static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string String(string value) => JsonSerializer.Serialize(value);
+
+    /// <summary>The .NET string of a JSON string value, or null for any other JSON value.</summary>
+    public static string? AsString(string? raw)
+    {
+        if (raw is null || raw.Length == 0 || raw[0] != '"') return null;
+        return JsonSerializer.Deserialize<string>(raw);
+    }
+
+    /// <summary>The number of a JSON number value, or null for any other JSON value.</summary>
+    public static double? AsNumber(string? raw)
+    {
+        if (raw is null || raw.Length == 0) return null;
+        var c = raw[0];
+        if (c != '-' && (c < '0' || c > '9')) return null;
+        return double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
+    }
+
+    /// <summary>
+    /// Python's <c>str()</c> of the value json.loads would give: Celery builds a worker's id as
+    /// <c>f"{hostname}.{pid}"</c> and that id orders the task heap.
+    /// </summary>
+    public static string PythonStr(string? raw)
+    {
+        if (raw is null) return "None";
+        using var doc = JsonDocument.Parse(raw);
+        return PythonRepr(doc.RootElement, topLevel: true);
+    }
+
+    private static string PythonRepr(JsonElement e, bool topLevel)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Null: return "None";
+            case JsonValueKind.True: return "True";
+            case JsonValueKind.False: return "False";
+            case JsonValueKind.String:
+                var s = e.GetString()!;
+                return topLevel ? s : "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
+            case JsonValueKind.Number:
+                var text = e.GetRawText();
+                if (text.IndexOfAny(['.', 'e', 'E']) < 0) return text;
+                return PythonFloatRepr(e.GetDouble());
+            case JsonValueKind.Array:
+                return "[" + string.Join(", ", e.EnumerateArray().Select(x => PythonRepr(x, false))) + "]";
+            default:
+                return "{" + string.Join(", ", e.EnumerateObject().Select(p => "'" + p.Name + "': " + PythonRepr(p.Value, false))) + "}";
+        }
+    }
+
+    /// <summary>Python's float repr: shortest round trip, always with a '.0' or an exponent.</summary>
+    public static string PythonFloatRepr(double d)
+    {
+        if (d == Math.Floor(d) && Math.Abs(d) < 1e16) return d.ToString("F1", CultureInfo.InvariantCulture);
+        var r = d.ToString("R", CultureInfo.InvariantCulture);
+        if (r.Contains('E'))
+        {
+            var parts = r.Split('E');
+            var exp = int.Parse(parts[1], CultureInfo.InvariantCulture);
+            return parts[0] + "e" + (exp < 0 ? "-" : "+") + Math.Abs(exp).ToString("00", CultureInfo.InvariantCulture);
+        }
+        return r;
+    }
+}

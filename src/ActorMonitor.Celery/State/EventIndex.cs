@@ -1,0 +1,48 @@
+namespace ActorMonitor.Celery.State;
+
+/// <summary>
+/// The cluster-wide figures of Celery's State that no single entity holds: event_count,
+/// task_count, task_types, the tasks_by_time heap, and which worker hostnames State would hold
+/// (with their pid, which forms the heap's origin "hostname.pid"). Fed with every accepted event
+/// in receiver order; never asks an entity.
+/// </summary>
+public sealed class EventIndex
+{
+    private readonly SortedSet<string> _taskTypes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _workerPids = new(StringComparer.Ordinal);
+
+    public EventIndex(long maxTimelineEntries = long.MaxValue) => Timeline = new TaskTimeline(maxTimelineEntries);
+
+    public long EventCount { get; private set; }
+    public long TaskCount { get; private set; }
+    public IReadOnlyCollection<string> TaskTypes => _taskTypes;
+    public TaskTimeline Timeline { get; }
+    public IReadOnlyCollection<string> WorkerHostnames => _workerPids.Keys;
+
+    public void Apply(IndexEntry e)
+    {
+        EventCount++;
+        if (e.Group == "worker")
+        {
+            var known = _workerPids.TryGetValue(e.Hostname!, out var pid);
+            if (!known && e.Subject == "offline") return; // Celery never stores that Worker
+            _workerPids[e.Hostname!] = e.Pid ?? pid;
+        }
+        else if (e.Group == "task")
+        {
+            string origin;
+            if (e.Subject == "sent")
+            {
+                origin = e.Hostname!;
+            }
+            else
+            {
+                if (!_workerPids.TryGetValue(e.Hostname!, out var pid)) _workerPids[e.Hostname!] = null;
+                origin = e.Hostname + "." + Events.RawJson.PythonStr(pid);
+            }
+            Timeline.Add(e.Clock, e.Timestamp, origin, e.Uuid!);
+            if (e.Subject == "received") TaskCount++;
+            if (e.TaskName is not null) _taskTypes.Add(e.TaskName);
+        }
+    }
+}

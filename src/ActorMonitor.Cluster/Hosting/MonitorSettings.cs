@@ -1,0 +1,41 @@
+using ActorMonitor.Celery.Receiver;
+using Akka.Configuration;
+
+namespace ActorMonitor.Cluster.Hosting;
+
+/// <summary>The <c>actormonitor</c> section of the HOCON configuration (hocon/actormonitor.conf).</summary>
+public sealed record MonitorSettings(
+    string ClusterName,
+    int TaskShards,
+    int WorkerShards,
+    long? FixedUtcOffset,
+    int MaxBodyBytes,
+    int MaxJsonDepth,
+    int IngestWindow,
+    int QueryParallelism,
+    TimeSpan AskTimeout)
+{
+    public static MonitorSettings FromConfig(Config config)
+    {
+        var c = config.GetConfig("actormonitor") ?? throw new ConfigurationException("missing the 'actormonitor' section");
+        var utc = c.GetString("receiver.utcoffset", "auto");
+        long? fixedOffset = utc.Equals("auto", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : long.TryParse(utc, out var o) ? o : throw new ConfigurationException($"actormonitor.receiver.utcoffset must be 'auto' or an integer, not '{utc}'");
+        return new MonitorSettings(
+            c.GetString("cluster-name", "actormonitor"),
+            c.GetInt("sharding.task-shards", 100),
+            c.GetInt("sharding.worker-shards", 30),
+            fixedOffset,
+            c.GetInt("receiver.max-body-bytes", 4 * 1024 * 1024),
+            c.GetInt("receiver.max-json-depth", 32),
+            c.GetInt("ingest.window", 2000),
+            c.GetInt("query.parallelism", 2000),
+            c.GetTimeSpan("query.ask-timeout", TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>Celery's "here" utcoffset, evaluated at receive time unless fixed by configuration.</summary>
+    public Func<long> HereUtcOffset => FixedUtcOffset is { } fixedOffset
+        ? () => fixedOffset
+        : () => UtcOffset.Local(DateTimeOffset.UtcNow);
+}

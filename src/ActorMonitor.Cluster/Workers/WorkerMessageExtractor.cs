@@ -1,0 +1,13 @@
+using Akka.Cluster.Sharding;
+
+namespace ActorMonitor.Cluster.Workers;
+
+/// <summary>Routes by worker hostname; the shard count must never change for a cluster's lifetime.</summary>
+public sealed class WorkerMessageExtractor(int maxNumberOfShards) : HashCodeMessageExtractor(maxNumberOfShards)
+{
+    public override string? EntityId(object message) => message switch
+    {
+        IWorkerEntityMessage m => m.Hostname,
+        _ => null,
+    };
+}

@@ -1,0 +1,71 @@
+using ActorMonitor.Celery.Capture;
+using ActorMonitor.Celery.Events;
+using ActorMonitor.Cluster.Hosting;
+
+namespace ActorMonitor.Host.Commands;
+
+/// <summary>
+/// actormonitor replay CAPTURE [--as-of EPOCH]: feeds every captured message through the same
+/// receiver actor and sharded entities as a live node, waits until all are applied, and writes
+/// the state JSON (the oracle's schema plus "rejected") to standard output.
+/// </summary>
+public static class ReplayCommand
+{
+    public static async Task<int> RunAsync(string capturePath, double? asOf, string? hoconOverrides, Stream output, CancellationToken ct)
+    {
+        StreamReader reader;
+        try
+        {
+            reader = new StreamReader(new FileStream(capturePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return CliError.Fail($"cannot read capture '{capturePath}': {ex.Message}");
+        }
+
+        using (reader)
+        {
+            var system = await MonitorSystem.StartAsync(MonitorConfig.With(hoconOverrides));
+            try
+            {
+                var node = await MonitorNode.StartAsync(system);
+                try
+                {
+                    await FeedAsync(node, reader, ct);
+                }
+                catch (IOException ex)
+                {
+                    return CliError.Fail($"cannot read capture '{capturePath}': {ex.Message}");
+                }
+                await node.Queries.DrainAsync(node.Settings.AskTimeout);
+                var state = await node.Queries.StateAsync(asOf, ct);
+                state.WriteTo(output);
+                await output.WriteAsync("\n"u8.ToArray(), ct);
+                await output.FlushAsync(ct);
+                return 0;
+            }
+            finally
+            {
+                await system.Terminate();
+            }
+        }
+    }
+
+    public static async Task FeedAsync(MonitorNode node, TextReader reader, CancellationToken ct)
+    {
+        var decoder = node.CreateDecoder();
+        await using var ingest = node.CreateIngestClient();
+        double? lastLocalReceived = null;
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            var record = CaptureRecord.Parse(line, out var error);
+            lastLocalReceived = record?.LocalReceived ?? lastLocalReceived;
+            var decoded = record is null
+                ? DecodedMessage.Rejected(RejectionCause.BadCaptureLine, error!)
+                : decoder.Decode(record.Body);
+            await ingest.SendAsync(record?.RoutingKey ?? "", decoded, lastLocalReceived, ct);
+        }
+        await ingest.WhenAllAppliedAsync(ct);
+    }
+}
