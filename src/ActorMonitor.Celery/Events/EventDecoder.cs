@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace ActorMonitor.Celery.Events;
 
@@ -91,6 +92,17 @@ public sealed class EventDecoder
             if (!AllFinite(p.Value))
                 return Reject(RejectionCause.NonFiniteNumber, $"field '{p.Name}' holds a number that is not finite");
             var v = p.Value;
+            if (KombuEnvelope.MayContain(v))
+            {
+                try
+                {
+                    v = JsonSerializer.SerializeToElement(KombuEnvelope.Unwrap(JsonNode.Parse(v.GetRawText())), RawJson.Options);
+                }
+                catch (Exception ex) when (ex is FormatException or InvalidOperationException or JsonException)
+                {
+                    return Reject(RejectionCause.UnsupportedKombuType, $"field '{p.Name}': {ex.Message}");
+                }
+            }
             switch (p.Name)
             {
                 case "type":

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace ActorMonitor.Celery.Events;
@@ -11,11 +12,14 @@ public static class RawJson
 {
     public const string Null = "null";
 
+    /// <summary>Escapes only what JSON requires, so raw texts stay readable ("+00:00", not "\u002B00:00").</summary>
+    public static readonly JsonSerializerOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     public static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    public static string String(string value) => JsonSerializer.Serialize(value);
+    public static string String(string value) => JsonSerializer.Serialize(value, Options);
 
     /// <summary>The .NET string of a JSON string value, or null for any other JSON value.</summary>
     public static string? AsString(string? raw)

@@ -13,6 +13,7 @@ public enum RejectionCause
     IdTooLong,
     NullClock,
     ReservedField,
+    UnsupportedKombuType,
     BadCaptureLine,
 }
 
