@@ -1,5 +1,3 @@
-using ActorMonitor.Celery.Capture;
-using ActorMonitor.Celery.Events;
 using ActorMonitor.Cluster.Hosting;
 
 namespace ActorMonitor.Host.Commands;
@@ -31,7 +29,7 @@ public static class ReplayCommand
                 var node = await MonitorNode.StartAsync(system);
                 try
                 {
-                    await FeedAsync(node, reader, ct);
+                    await CaptureFeeder.FeedAsync(node, reader, ct);
                 }
                 catch (IOException ex)
                 {
@@ -49,23 +47,5 @@ public static class ReplayCommand
                 await system.Terminate();
             }
         }
-    }
-
-    public static async Task FeedAsync(MonitorNode node, TextReader reader, CancellationToken ct)
-    {
-        var decoder = node.CreateDecoder();
-        await using var ingest = node.CreateIngestClient();
-        double? lastLocalReceived = null;
-        while (await reader.ReadLineAsync(ct) is { } line)
-        {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            var record = CaptureRecord.Parse(line, out var error);
-            lastLocalReceived = record?.LocalReceived ?? lastLocalReceived;
-            var decoded = record is null
-                ? DecodedMessage.Rejected(RejectionCause.BadCaptureLine, error!)
-                : decoder.Decode(record.Body);
-            await ingest.SendAsync(record?.RoutingKey ?? "", decoded, lastLocalReceived, ct);
-        }
-        await ingest.WhenAllAppliedAsync(ct);
     }
 }

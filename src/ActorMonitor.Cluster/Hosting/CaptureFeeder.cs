@@ -1,0 +1,35 @@
+using ActorMonitor.Celery.Capture;
+using ActorMonitor.Celery.Events;
+
+namespace ActorMonitor.Cluster.Hosting;
+
+/// <summary>
+/// Feeds a capture (JSON lines) through a node's receiver as if each line had just arrived from
+/// the broker at its recorded local_received. Decoding runs on the caller's thread, in parallel
+/// with the actors; the ingest window bounds what is in flight.
+/// </summary>
+public static class CaptureFeeder
+{
+    /// <returns>The number of messages (non-blank lines) fed.</returns>
+    public static async Task<long> FeedAsync(MonitorNode node, TextReader reader, CancellationToken ct = default)
+    {
+        var decoder = node.CreateDecoder();
+        await using var ingest = node.CreateIngestClient();
+        double? lastLocalReceived = null;
+        long messages = 0;
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            messages++;
+            var record = CaptureRecord.Parse(line, out var error);
+            // A line without local_received keeps the replay's clock where it was, never the wall clock.
+            lastLocalReceived = record?.LocalReceived ?? lastLocalReceived;
+            var decoded = record is null
+                ? DecodedMessage.Rejected(RejectionCause.BadCaptureLine, error!)
+                : decoder.Decode(record.Body);
+            await ingest.SendAsync(record?.RoutingKey ?? "", decoded, lastLocalReceived ?? 0, ct);
+        }
+        await ingest.WhenAllAppliedAsync(ct);
+        return messages;
+    }
+}

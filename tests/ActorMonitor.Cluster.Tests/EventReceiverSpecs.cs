@@ -1,0 +1,94 @@
+using ActorMonitor.Celery.Events;
+using ActorMonitor.Cluster.Index;
+using ActorMonitor.Cluster.Receiver;
+using ActorMonitor.Cluster.Tasks;
+using ActorMonitor.Cluster.Workers;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+
+namespace ActorMonitor.Cluster.Tests;
+
+public class EventReceiverSpecs : TestKit
+{
+    private readonly TestProbe _tasks;
+    private readonly TestProbe _workers;
+    private readonly TestProbe _index;
+    private readonly IActorRef _receiver;
+
+    public EventReceiverSpecs()
+    {
+        _tasks = CreateTestProbe();
+        _workers = CreateTestProbe();
+        _index = CreateTestProbe();
+        _receiver = Sys.ActorOf(EventReceiverActor.Props(_tasks.Ref, _workers.Ref, _index.Ref, () => 0, () => 5000));
+    }
+
+    [Fact]
+    public void Applies_receiver_rules_in_order_and_fans_out_to_entities_and_index()
+    {
+        var body = """
+            [{"hostname": "gen1@h", "clock": 99, "uuid": "a", "name": "t.add", "timestamp": 10, "type": "task-sent"},
+             {"hostname": "w1@h", "utcoffset": -1, "clock": 40, "uuid": "a", "timestamp": 11, "type": "task-started"},
+             {"hostname": "w1@h", "timestamp": 12, "freq": 2.0, "type": "worker-heartbeat"}]
+            """;
+        _receiver.Tell(new IngestMessage(77, "task.multi", TestEvents.Message(body), LocalReceived: 2000));
+
+        var sent = _tasks.ExpectMsg<ApplyTaskEvent>();
+        Assert.Equal(("a", 0L, "gen1@h"), (sent.Uuid, sent.Event.Clock, sent.Event.Hostname)); // task-sent clock rewritten
+        var started = _tasks.ExpectMsg<ApplyTaskEvent>();
+        Assert.Equal((40L, 11 + 3600.0, 2000.0), (started.Event.Clock, started.Event.Timestamp, started.Event.LocalReceived));
+
+        var toWorker = _workers.ExpectMsg<ApplyWorkerEvents>();
+        Assert.Equal("w1@h", toWorker.Hostname);
+        Assert.Equal([true, false], toWorker.Events.Select(e => e.IsTaskHeartbeat));
+        Assert.Equal("42", toWorker.Events[1].Fields.Single(f => f.Key == "clock").Value); // forwarded: 41 + 1
+
+        var indexed = _index.ExpectMsg<IndexEvents>();
+        Assert.Equal(["sent", "started", "heartbeat"], indexed.Entries.Select(e => e.Subject));
+
+        // Answered only when both entities acknowledged.
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        _tasks.Reply(new EventsApplied(sent.DeliveryId));
+        _tasks.Reply(new EventsApplied(started.DeliveryId));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        _workers.Reply(new EventsApplied(toWorker.DeliveryId));
+        Assert.Equal(77, ExpectMsg<MessageApplied>().DeliveryId);
+    }
+
+    [Fact]
+    public void Rejected_messages_are_counted_once_and_answered_at_once()
+    {
+        _receiver.Tell(new IngestMessage(1, "task.multi", TestEvents.Message("not json {")));
+        Assert.Equal(1, ExpectMsg<MessageApplied>().DeliveryId);
+        _receiver.Tell(new IngestMessage(2, "task.multi", TestEvents.Message("[1, 2]")));
+        ExpectMsg<MessageApplied>();
+        _receiver.Tell(new IngestMessage(3, "task.multi", TestEvents.Message("[]")));
+        ExpectMsg<MessageApplied>();
+
+        _receiver.Tell(GetReceiverStats.Instance);
+        var stats = ExpectMsg<ReceiverStats>();
+        Assert.Equal((3L, 2L, 3L), (stats.Messages, stats.RejectedMessages, stats.RejectedEvents));
+        Assert.Equal(2, stats.RejectionsByCause[RejectionCause.NotAnEvent]);
+        Assert.Equal(5000, stats.LastLocalReceived); // the injected clock
+        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+    }
+
+    [Fact]
+    public void Drain_waits_for_acknowledgements_then_flushes_the_index()
+    {
+        _receiver.Tell(new IngestMessage(1, "task.started", TestEvents.Message("""{"hostname": "w", "uuid": "a", "timestamp": 1, "type": "task-started"}""")));
+        var apply = _tasks.ExpectMsg<ApplyTaskEvent>();
+        _workers.ExpectMsg<ApplyWorkerEvents>();
+        _index.ExpectMsg<IndexEvents>();
+
+        _receiver.Tell(DrainReceiver.Instance);
+        _index.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        _tasks.Reply(new EventsApplied(apply.DeliveryId));
+        _workers.Reply(new EventsApplied(apply.DeliveryId));
+        ExpectMsg<MessageApplied>();
+        var flush = _index.ExpectMsg<FlushIndex>();
+        Assert.Equal(TestActor, flush.ReplyTo);
+        Assert.IsType<ReceiverDrained>(flush.Reply);
+    }
+}

@@ -1,0 +1,49 @@
+using ActorMonitor.Celery.State;
+using ActorMonitor.Cluster.Workers;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+
+namespace ActorMonitor.Cluster.Tests;
+
+public class WorkerEntitySpecs : TestKit
+{
+    [Fact]
+    public void Applies_a_batch_in_order_and_judges_alive_at_the_asked_time()
+    {
+        var worker = Sys.ActorOf(WorkerEntity.Props("w1@h"));
+        worker.Tell(new ApplyWorkerEvents("w1@h", 4, [
+            TestEvents.Worker("worker-online", 100, "\"freq\": 2.0"),
+            TestEvents.Worker("worker-heartbeat", 102, "\"freq\": 2.0, \"active\": 3"),
+        ]));
+        Assert.Equal(4, ExpectMsg<EventsApplied>().DeliveryId);
+
+        worker.Tell(new GetWorker("w1@h", 105.9));
+        var alive = ExpectMsg<WorkerReply>().Worker!;
+        Assert.True(alive.Alive);
+        Assert.Equal([100.0, 102], alive.Heartbeats);
+        worker.Tell(new GetWorker("w1@h", 106));
+        Assert.False(ExpectMsg<WorkerReply>().Worker!.Alive);
+    }
+
+    [Fact]
+    public void Offline_for_a_host_never_seen_leaves_no_worker()
+    {
+        var worker = Sys.ActorOf(WorkerEntity.Props("gone@h"));
+        worker.Tell(new ApplyWorkerEvents("gone@h", 1, [TestEvents.Worker("worker-offline", 100, hostname: "gone@h")]));
+        ExpectMsg<EventsApplied>();
+        worker.Tell(new GetWorker("gone@h", 100));
+        Assert.Null(ExpectMsg<WorkerReply>().Worker);
+    }
+
+    [Fact]
+    public void Drift_past_16_seconds_is_logged_once()
+    {
+        var worker = Sys.ActorOf(WorkerEntity.Props("w1@h"));
+        var skewed = TestEvents.Worker("worker-heartbeat", 140) with { LocalReceived = 100 };
+        EventFilter.Warning(contains: "Substantial drift from w1@h").Expect(1, () =>
+        {
+            worker.Tell(new ApplyWorkerEvents("w1@h", 1, [skewed, skewed with { Timestamp = 141 }]));
+            ExpectMsg<EventsApplied>();
+        });
+    }
+}
