@@ -5,13 +5,13 @@ namespace ActorMonitor.Celery.State;
 /// kept in a list by "append if later than the last, else insort_right", which is what
 /// tasks_by_time() walks. timetuple ordering is not a total order when zero and non-zero clocks
 /// mix, so the insertion algorithm itself is reproduced, not just a sort key.
-/// Entries are 24-byte structs; uuids and origins are interned.
+/// Entries are 24-byte structs in a <see cref="BlockList{T}"/>; uuids and origins are interned.
 /// </summary>
 public sealed class TaskTimeline
 {
     private readonly record struct Entry(long Clock, double Timestamp, int Origin, int Task);
 
-    private readonly List<Entry> _heap = [];
+    private readonly BlockList<Entry> _heap = new();
     private readonly List<string> _origins = [];
     private readonly Dictionary<string, int> _originIds = new(StringComparer.Ordinal);
     private readonly List<string> _tasks = [];
@@ -33,8 +33,8 @@ public sealed class TaskTimeline
     {
         var entry = new Entry(clock, timestamp, Intern(origin, _origins, _originIds), Intern(uuid, _tasks, _taskIds));
         var heaps = _heap.Count;
-        if (heaps + 1 > MaxEntries) _heap.RemoveAt(0);
-        if (heaps > 0 && LessThan(_heap[^1], entry))
+        if (heaps + 1 > MaxEntries) _heap.RemoveFirst();
+        if (heaps > 0 && LessThan(_heap.Last, entry))
         {
             _heap.Add(entry);
             return;
@@ -54,10 +54,10 @@ public sealed class TaskTimeline
     {
         var seen = new HashSet<int>();
         var entries = 0;
-        for (var i = _heap.Count - 1; i >= 0; i--)
+        foreach (var entry in _heap.Reversed())
         {
             if (limit is { } l && entries++ >= l) yield break; // Celery's islice applies to entries, not tasks
-            if (seen.Add(_heap[i].Task)) yield return _tasks[_heap[i].Task];
+            if (seen.Add(entry.Task)) yield return _tasks[entry.Task];
         }
     }
 

@@ -30,8 +30,11 @@ public sealed class TaskEntity : ReceiveActor
         Receive<GetTask>(_ => Sender.Tell(new TaskReply(_state.Uuid, _state.Exists ? _state.ToSnapshot() : null)));
     }
 
-    public static Props Props(string uuid) =>
-        Akka.Actor.Props.Create(() => new TaskEntity(uuid, () => ClusterSharding.Get(Context.System).ShardRegion(TypeName)));
+    // Props.Create(() => new ...) compiles an expression tree per call: far too slow for one
+    // entity per task. The argument form uses the constructor directly.
+    public static Props Props(string uuid) => Akka.Actor.Props.Create<TaskEntity>(uuid, RegionOfThisSystem);
+
+    private static readonly Func<IActorRef> RegionOfThisSystem = () => ClusterSharding.Get(Context.System).ShardRegion(TypeName);
 
     private void Apply(ApplyTaskEvent m)
     {

@@ -24,5 +24,5 @@ public sealed class WorkerEntity : ReceiveActor
         Receive<GetWorker>(m => Sender.Tell(new WorkerReply(_state.Hostname, _state.Exists ? _state.ToSnapshot(m.AsOf) : null)));
     }
 
-    public static Props Props(string hostname) => Akka.Actor.Props.Create(() => new WorkerEntity(hostname));
+    public static Props Props(string hostname) => Akka.Actor.Props.Create<WorkerEntity>(hostname);
 }

@@ -27,16 +27,21 @@ public static class ReplayCommand
             try
             {
                 var node = await MonitorNode.StartAsync(system);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                long messages;
                 try
                 {
-                    await CaptureFeeder.FeedAsync(node, reader, ct);
+                    messages = await CaptureFeeder.FeedAsync(node, reader, ct);
                 }
                 catch (IOException ex)
                 {
                     return CliError.Fail($"cannot read capture '{capturePath}': {ex.Message}");
                 }
                 await node.Queries.DrainAsync(node.Settings.AskTimeout);
+                var applied = clock.Elapsed;
                 var state = await node.Queries.StateAsync(asOf, ct);
+                Console.Error.WriteLine(FormattableString.Invariant(
+                    $"actormonitor: replayed {messages} messages ({state.EventCount} events) in {applied.TotalSeconds:F2} s; state read in {(clock.Elapsed - applied).TotalSeconds:F2} s"));
                 state.WriteTo(output);
                 await output.WriteAsync("\n"u8.ToArray(), ct);
                 await output.FlushAsync(ct);

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using ActorMonitor.Celery.Capture;
+using ActorMonitor.Celery.Events;
+using ActorMonitor.Cluster.Hosting;
+
+namespace ActorMonitor.Bench;
+
+public sealed record BenchResult(long Events, TimeSpan Elapsed);
+
+public static class Modes
+{
+    public static BenchResult Decode(string[] lines)
+    {
+        var decoder = new EventDecoder();
+        long events = 0;
+        var sw = Stopwatch.StartNew();
+        foreach (var line in lines)
+        {
+            var record = CaptureRecord.Parse(line, out _);
+            if (record is not null) events += decoder.Decode(record.Body).Events.Count;
+        }
+        return new BenchResult(events, sw.Elapsed);
+    }
+
+    /// <summary>The protocol library alone, on one thread: decode, receiver rules, entity state, index.</summary>
+    public static BenchResult Inline(string[] lines)
+    {
+        var decoder = new EventDecoder();
+        var rules = new ActorMonitor.Celery.Receiver.ReceiverRules(() => 0);
+        var index = new ActorMonitor.Celery.State.EventIndex();
+        var tasks = new Dictionary<string, ActorMonitor.Celery.State.TaskState>();
+        var workers = new Dictionary<string, ActorMonitor.Celery.State.WorkerState>();
+        long events = 0;
+        var sw = Stopwatch.StartNew();
+        var phase = new double[4];
+        foreach (var line in lines)
+        {
+            var t0 = sw.Elapsed.TotalSeconds;
+            var record = CaptureRecord.Parse(line, out _);
+            if (record is null) continue;
+            var decoded = decoder.Decode(record.Body);
+            var t1 = sw.Elapsed.TotalSeconds;
+            phase[0] += t1 - t0;
+            foreach (var ev in decoded.Events)
+            {
+                var a = sw.Elapsed.TotalSeconds;
+                rules.Apply(ev, record.LocalReceived ?? 0);
+                var idx = ActorMonitor.Celery.State.IndexEntry.From(ev);
+                index.Apply(idx);
+                var b = sw.Elapsed.TotalSeconds;
+                phase[1] += b - a;
+                if (ev.IsTaskEvent)
+                {
+                    if (!tasks.TryGetValue(ev.Uuid!, out var t)) tasks[ev.Uuid!] = t = new(ev.Uuid!);
+                    t.Apply(ActorMonitor.Celery.State.TaskEvent.From(ev));
+                }
+                var c = sw.Elapsed.TotalSeconds;
+                phase[2] += c - b;
+                if (ev.IsWorkerEvent || ev.IsTaskEvent && ev.Subject != "sent")
+                {
+                    if (!workers.TryGetValue(ev.Hostname!, out var w)) workers[ev.Hostname!] = w = new(ev.Hostname!);
+                    w.Apply(ev.IsWorkerEvent ? ActorMonitor.Celery.State.WorkerEvent.From(ev) : ActorMonitor.Celery.State.WorkerEvent.TaskHeartbeat(ev));
+                }
+                phase[3] += sw.Elapsed.TotalSeconds - c;
+                events++;
+            }
+        }
+        Console.Error.WriteLine($"decode {phase[0]:F2}s rules+index {phase[1]:F2}s task {phase[2]:F2}s worker {phase[3]:F2}s");
+        return new BenchResult(events, sw.Elapsed);
+    }
+
+    public static async Task<BenchResult> ReplayAsync(string[] lines)
+    {
+        var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.receiver.utcoffset = 0"));
+        try
+        {
+            var node = await MonitorNode.StartAsync(system);
+            var sw = Stopwatch.StartNew();
+            using (var reader = new StringReader(string.Join('\n', lines)))
+                await CaptureFeeder.FeedAsync(node, reader);
+            await node.Queries.DrainAsync(TimeSpan.FromMinutes(5));
+            var elapsed = sw.Elapsed;
+            var stats = await node.Queries.ReceiverStatsAsync();
+            return new BenchResult(stats.AcceptedEvents, elapsed);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    public static Task<BenchResult> BareAsync(string[] lines) => BareSharding.RunAsync(lines);
+}
