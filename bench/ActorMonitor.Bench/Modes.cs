@@ -22,7 +22,7 @@ public static class Modes
         return new BenchResult(events, sw.Elapsed);
     }
 
-    /// <summary>The protocol library alone, on one thread: decode, receiver rules, entity state, index.</summary>
+    /// <summary>The protocol library alone, on one thread: decode, receiver rules, index, task and worker state.</summary>
     public static BenchResult Inline(string[] lines)
     {
         var decoder = new EventDecoder();
@@ -32,51 +32,38 @@ public static class Modes
         var workers = new Dictionary<string, ActorMonitor.Celery.State.WorkerState>();
         long events = 0;
         var sw = Stopwatch.StartNew();
-        var phase = new double[4];
         foreach (var line in lines)
         {
-            var t0 = sw.Elapsed.TotalSeconds;
             var record = CaptureRecord.Parse(line, out _);
             if (record is null) continue;
-            var decoded = decoder.Decode(record.Body);
-            var t1 = sw.Elapsed.TotalSeconds;
-            phase[0] += t1 - t0;
-            foreach (var ev in decoded.Events)
+            foreach (var ev in decoder.Decode(record.Body).Events)
             {
-                var a = sw.Elapsed.TotalSeconds;
                 rules.Apply(ev, record.LocalReceived ?? 0);
-                var idx = ActorMonitor.Celery.State.IndexEntry.From(ev);
-                index.Apply(idx);
-                var b = sw.Elapsed.TotalSeconds;
-                phase[1] += b - a;
+                index.Apply(ActorMonitor.Celery.State.IndexEntry.From(ev));
                 if (ev.IsTaskEvent)
                 {
                     if (!tasks.TryGetValue(ev.Uuid!, out var t)) tasks[ev.Uuid!] = t = new(ev.Uuid!);
                     t.Apply(ActorMonitor.Celery.State.TaskEvent.From(ev));
                 }
-                var c = sw.Elapsed.TotalSeconds;
-                phase[2] += c - b;
                 if (ev.IsWorkerEvent || ev.IsTaskEvent && ev.Subject != "sent")
                 {
                     if (!workers.TryGetValue(ev.Hostname!, out var w)) workers[ev.Hostname!] = w = new(ev.Hostname!);
                     w.Apply(ev.IsWorkerEvent ? ActorMonitor.Celery.State.WorkerEvent.From(ev) : ActorMonitor.Celery.State.WorkerEvent.TaskHeartbeat(ev));
                 }
-                phase[3] += sw.Elapsed.TotalSeconds - c;
                 events++;
             }
         }
-        Console.Error.WriteLine($"decode {phase[0]:F2}s rules+index {phase[1]:F2}s task {phase[2]:F2}s worker {phase[3]:F2}s");
         return new BenchResult(events, sw.Elapsed);
     }
 
-    public static async Task<BenchResult> ReplayAsync(string[] lines)
+    public static async Task<BenchResult> ReplayAsync(byte[] capture)
     {
-        var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.receiver.utcoffset = 0"));
+        var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.receiver.utcoffset = 0\n" + Environment.GetEnvironmentVariable("BENCH_HOCON")));
         try
         {
             var node = await MonitorNode.StartAsync(system);
             var sw = Stopwatch.StartNew();
-            using (var reader = new StringReader(string.Join('\n', lines)))
+            using (var reader = new MemoryStream(capture, writable: false))
                 await CaptureFeeder.FeedAsync(node, reader);
             await node.Queries.DrainAsync(TimeSpan.FromMinutes(5));
             var elapsed = sw.Elapsed;
@@ -91,3 +78,4 @@ public static class Modes
 
     public static Task<BenchResult> BareAsync(string[] lines) => BareSharding.RunAsync(lines);
 }
+

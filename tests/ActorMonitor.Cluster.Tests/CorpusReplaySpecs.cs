@@ -26,7 +26,7 @@ public class CorpusReplaySpecs(ITestOutputHelper output)
         try
         {
             var node = await MonitorNode.StartAsync(system);
-            using (var reader = File.OpenText(Corpus.Capture(corpus)))
+            using (var reader = File.OpenRead(Corpus.Capture(corpus)))
                 await CaptureFeeder.FeedAsync(node, reader);
             await node.Queries.DrainAsync(TimeSpan.FromSeconds(30));
             var state = await node.Queries.StateAsync();

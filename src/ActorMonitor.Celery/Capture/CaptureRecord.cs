@@ -1,37 +1,75 @@
+using System.Text;
 using System.Text.Json;
 
 namespace ActorMonitor.Celery.Capture;
 
 /// <summary>
 /// One line of the capture format (one AMQP message from the event exchange):
-/// {"routing_key", "headers", "properties", "body", "local_received"}.
+/// {"routing_key", "headers", "properties", "body", "local_received"}. Headers and properties
+/// stay raw JSON objects; the body is the message body's UTF-8 bytes.
 /// </summary>
 public sealed record CaptureRecord(
     string RoutingKey,
-    IReadOnlyDictionary<string, string> Headers,
-    IReadOnlyDictionary<string, string> Properties,
-    string Body,
+    string HeadersJson,
+    string PropertiesJson,
+    ReadOnlyMemory<byte> Body,
     double? LocalReceived)
 {
+    public string BodyText => Encoding.UTF8.GetString(Body.Span);
+
+    public static CaptureRecord? Parse(string line, out string? error) => Parse(Encoding.UTF8.GetBytes(line), out error);
+
     /// <summary>Parses one capture line; returns null with a reason when the line is not a capture record.</summary>
-    public static CaptureRecord? Parse(string line, out string? error)
+    public static CaptureRecord? Parse(ReadOnlySpan<byte> line, out string? error)
     {
         error = null;
+        string routingKey = "", headers = "{}", properties = "{}";
+        ReadOnlyMemory<byte>? body = null;
+        double? localReceived = null;
         try
         {
-            using var doc = JsonDocument.Parse(line);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) { error = "capture line is not an object"; return null; }
-            if (!root.TryGetProperty("body", out var body) || body.ValueKind != JsonValueKind.String)
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                error = "capture line has no string 'body'";
+                error = "capture line is not a JSON object";
                 return null;
             }
-            double? localReceived = root.TryGetProperty("local_received", out var lr) && lr.ValueKind == JsonValueKind.Number
-                ? lr.GetDouble()
-                : null;
-            var rk = root.TryGetProperty("routing_key", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "";
-            return new CaptureRecord(rk, RawMap(root, "headers"), RawMap(root, "properties"), body.GetString()!, localReceived);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("body"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String) { error = "capture line has no string 'body'"; return null; }
+                    body = Unescaped(ref reader);
+                }
+                else if (reader.ValueTextEquals("routing_key"u8))
+                {
+                    reader.Read();
+                    routingKey = reader.TokenType == JsonTokenType.String ? reader.GetString()! : "";
+                }
+                else if (reader.ValueTextEquals("local_received"u8))
+                {
+                    reader.Read();
+                    localReceived = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d) && double.IsFinite(d) ? d : null;
+                }
+                else if (reader.ValueTextEquals("headers"u8) || reader.ValueTextEquals("properties"u8))
+                {
+                    var isHeaders = reader.ValueTextEquals("headers"u8);
+                    reader.Read();
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    var raw = Encoding.UTF8.GetString(line[start..(int)reader.BytesConsumed]);
+                    if (isHeaders) headers = raw;
+                    else properties = raw;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            if (body is null) { error = "capture line has no string 'body'"; return null; }
+            return new CaptureRecord(routingKey, headers, properties, body.Value, localReceived);
         }
         catch (JsonException ex)
         {
@@ -40,12 +78,10 @@ public sealed record CaptureRecord(
         }
     }
 
-    private static IReadOnlyDictionary<string, string> RawMap(JsonElement root, string name)
+    private static ReadOnlyMemory<byte> Unescaped(ref Utf8JsonReader reader)
     {
-        var map = new Dictionary<string, string>();
-        if (root.TryGetProperty(name, out var obj) && obj.ValueKind == JsonValueKind.Object)
-            foreach (var p in obj.EnumerateObject())
-                map[p.Name] = p.Value.GetRawText();
-        return map;
+        if (!reader.ValueIsEscaped) return reader.ValueSpan.ToArray();
+        var buffer = new byte[reader.ValueSpan.Length]; // unescaping never makes it longer
+        return buffer.AsMemory(0, reader.CopyString(buffer));
     }
 }

@@ -7,7 +7,9 @@ namespace ActorMonitor.Celery.Events;
 /// <summary>
 /// Decodes a message body the way Celery's EventReceiver reads it (an object, or a list of
 /// objects for <c>&lt;group&gt;.multi</c>, whatever the routing key), and refuses what would make
-/// Celery's State crash or store garbage.
+/// Celery's State crash or store garbage. One forward pass of a Utf8JsonReader: typed keys are
+/// parsed, every other value is kept as its raw JSON text. Nothing is returned from a body
+/// that is not valid JSON as a whole, as json.loads would refuse it. Not thread-safe: one per source.
 /// </summary>
 public sealed class EventDecoder
 {
@@ -19,152 +21,181 @@ public sealed class EventDecoder
     // Keys that would replace a Task's links to other objects with plain values.
     private static readonly HashSet<string> ReservedTaskKeys = ["worker", "children"];
 
-    private readonly JsonDocumentOptions _options;
+    private readonly JsonReaderOptions _options;
+    private readonly Utf8Interner _interner = new();
+    private readonly List<KeyValuePair<string, string>> _fields = new(32); // reused: a decoder serves one thread
 
     public EventDecoder(int maxBodyBytes = 4 * 1024 * 1024, int maxDepth = 32)
     {
         MaxBodyBytes = maxBodyBytes;
-        _options = new JsonDocumentOptions { MaxDepth = maxDepth };
+        _options = new JsonReaderOptions { MaxDepth = maxDepth };
     }
 
     public int MaxBodyBytes { get; }
 
     public DecodedMessage Decode(string body) => Decode(Encoding.UTF8.GetBytes(body));
 
-    public DecodedMessage Decode(ReadOnlyMemory<byte> body)
+    public DecodedMessage Decode(ReadOnlyMemory<byte> body) => Decode(body.Span);
+
+    public DecodedMessage Decode(ReadOnlySpan<byte> body)
     {
         if (body.Length > MaxBodyBytes)
             return DecodedMessage.Rejected(RejectionCause.TooLarge, $"body of {body.Length} bytes exceeds {MaxBodyBytes}");
-
-        JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(body, _options);
+            var reader = new Utf8JsonReader(body, _options);
+            if (!reader.Read()) return DecodedMessage.Rejected(RejectionCause.NotJson, "empty body");
+            DecodedMessage result;
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                {
+                    var (ev, rejection) = ReadEvent(ref reader, body);
+                    result = ev is not null ? new DecodedMessage([ev], []) : new DecodedMessage([], [rejection!]);
+                    break;
+                }
+                case JsonTokenType.StartArray:
+                {
+                    var events = new List<CeleryEvent>();
+                    List<Rejection>? rejections = null;
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (reader.TokenType != JsonTokenType.StartObject)
+                        {
+                            (rejections ??= []).Add(new Rejection(RejectionCause.NotAnEvent, $"list item is {Describe(reader.TokenType)}"));
+                            reader.Skip();
+                            continue;
+                        }
+                        var (ev, rejection) = ReadEvent(ref reader, body);
+                        if (ev is not null) events.Add(ev);
+                        else (rejections ??= []).Add(rejection!);
+                    }
+                    result = new DecodedMessage(events, (IReadOnlyList<Rejection>?)rejections ?? []);
+                    break;
+                }
+                default:
+                    reader.Skip();
+                    result = DecodedMessage.Rejected(RejectionCause.NotAnEvent, $"body is {Describe(reader.TokenType)}");
+                    break;
+            }
+            if (reader.Read()) // anything after the one value makes the reader throw; this is only for safety
+                return DecodedMessage.Rejected(RejectionCause.NotJson, "content after the JSON value");
+            return result;
         }
         catch (JsonException ex)
         {
             return DecodedMessage.Rejected(RejectionCause.NotJson, ex.Message);
         }
-
-        using (doc)
-        {
-            var root = doc.RootElement;
-            switch (root.ValueKind)
-            {
-                case JsonValueKind.Object:
-                {
-                    var (ev, rejection) = DecodeEvent(root);
-                    return ev is not null ? new DecodedMessage([ev], []) : new DecodedMessage([], [rejection!]);
-                }
-                case JsonValueKind.Array:
-                {
-                    var events = new List<CeleryEvent>(root.GetArrayLength());
-                    List<Rejection>? rejections = null;
-                    foreach (var item in root.EnumerateArray())
-                    {
-                        if (item.ValueKind != JsonValueKind.Object)
-                        {
-                            (rejections ??= []).Add(new Rejection(RejectionCause.NotAnEvent, $"list item is {Describe(item.ValueKind)}"));
-                            continue;
-                        }
-                        var (ev, rejection) = DecodeEvent(item);
-                        if (ev is not null) events.Add(ev);
-                        else (rejections ??= []).Add(rejection!);
-                    }
-                    return new DecodedMessage(events, (IReadOnlyList<Rejection>?)rejections ?? []);
-                }
-                default:
-                    return DecodedMessage.Rejected(RejectionCause.NotAnEvent, $"body is {Describe(root.ValueKind)}");
-            }
-        }
     }
 
-    private static (CeleryEvent?, Rejection?) DecodeEvent(JsonElement obj)
+    /// <summary>Reads one event object (the reader is on its StartObject) and leaves the reader on its EndObject.</summary>
+    private (CeleryEvent?, Rejection?) ReadEvent(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
     {
         string? type = null, hostname = null, uuid = null;
         double? timestamp = null, utcoffset = null;
         long? clock = null;
         bool hasHostname = false, hasUuid = false, hasTimestamp = false;
-        var fields = new List<KeyValuePair<string, string>>();
+        Rejection? rejection = null;
+        var fields = _fields;
+        fields.Clear();
 
-        foreach (var p in obj.EnumerateObject())
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            if (!AllFinite(p.Value))
-                return Reject(RejectionCause.NonFiniteNumber, $"field '{p.Name}' holds a number that is not finite");
-            var v = p.Value;
-            if (KombuEnvelope.MayContain(v))
-            {
-                try
-                {
-                    v = JsonSerializer.SerializeToElement(KombuEnvelope.Unwrap(JsonNode.Parse(v.GetRawText())), RawJson.Options);
-                }
-                catch (Exception ex) when (ex is FormatException or InvalidOperationException or JsonException)
-                {
-                    return Reject(RejectionCause.UnsupportedKombuType, $"field '{p.Name}': {ex.Message}");
-                }
-            }
-            switch (p.Name)
+            var name = Name(ref reader);
+            reader.Read();
+            var token = reader.TokenType;
+            var start = (int)reader.TokenStartIndex;
+            switch (name)
             {
                 case "type":
-                    if (v.ValueKind != JsonValueKind.String) return Reject(RejectionCause.MissingType, $"'type' is {Describe(v.ValueKind)}");
-                    type = v.GetString();
+                    if (token == JsonTokenType.String) type = reader.ValueIsEscaped ? reader.GetString() : _interner.Get(reader.ValueSpan);
+                    else rejection ??= new(RejectionCause.MissingType, $"'type' is {Describe(token)}");
                     break;
                 case "hostname":
                     hasHostname = true;
-                    if (v.ValueKind == JsonValueKind.String) hostname = v.GetString();
-                    else return Reject(RejectionCause.IllTypedField, $"'hostname' is {Describe(v.ValueKind)}");
+                    if (token == JsonTokenType.String) hostname = reader.ValueIsEscaped ? reader.GetString() : _interner.Get(reader.ValueSpan);
+                    else rejection ??= new(RejectionCause.IllTypedField, $"'hostname' is {Describe(token)}");
                     break;
                 case "uuid":
                     hasUuid = true;
-                    if (v.ValueKind == JsonValueKind.String) uuid = v.GetString();
-                    else return Reject(RejectionCause.IllTypedField, $"'uuid' is {Describe(v.ValueKind)}");
+                    if (token == JsonTokenType.String) uuid = reader.GetString();
+                    else if (token == JsonTokenType.StartObject && Envelope(ref reader, body, start, name) is var (raw, r))
+                    {
+                        if (r is not null) rejection ??= r;
+                        else if (RawJson.AsString(raw) is { } unwrapped) uuid = unwrapped;
+                        else rejection ??= new(RejectionCause.IllTypedField, "'uuid' is not a string");
+                    }
+                    else rejection ??= new(RejectionCause.IllTypedField, $"'uuid' is {Describe(token)}");
                     break;
                 case "timestamp":
                     hasTimestamp = true;
-                    if (v.ValueKind != JsonValueKind.Number) return Reject(RejectionCause.IllTypedField, $"'timestamp' is {Describe(v.ValueKind)}");
-                    timestamp = v.GetDouble();
+                    if (Number(ref reader, name, ref rejection) is { } ts) timestamp = ts;
                     break;
                 case "utcoffset":
-                    if (v.ValueKind != JsonValueKind.Number) return Reject(RejectionCause.IllTypedField, $"'utcoffset' is {Describe(v.ValueKind)}");
-                    utcoffset = v.GetDouble();
+                    if (Number(ref reader, name, ref rejection) is { } off) utcoffset = off;
                     break;
                 case "clock":
-                    if (v.ValueKind == JsonValueKind.Null) return Reject(RejectionCause.NullClock, "'clock' is null");
-                    if (v.ValueKind != JsonValueKind.Number) return Reject(RejectionCause.IllTypedField, $"'clock' is {Describe(v.ValueKind)}");
-                    if (v.TryGetInt64(out var c)) clock = c;
-                    else
+                    if (token == JsonTokenType.Null) rejection ??= new(RejectionCause.NullClock, "'clock' is null");
+                    else if (Number(ref reader, name, ref rejection) is { } c)
                     {
-                        var d = v.GetDouble();
-                        if (d != Math.Floor(d) || Math.Abs(d) > long.MaxValue / 2.0)
-                            return Reject(RejectionCause.IllTypedField, "'clock' is not an integer");
-                        clock = (long)d;
+                        if (reader.TryGetInt64(out var l)) clock = l;
+                        else if (c == Math.Floor(c) && Math.Abs(c) < long.MaxValue / 2.0) clock = (long)c;
+                        else rejection ??= new(RejectionCause.IllTypedField, "'clock' is not an integer");
                     }
                     break;
                 default:
-                    fields.Add(new(p.Name, v.GetRawText()));
+                    string value;
+                    if (token is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                    {
+                        var (raw, r) = Envelope(ref reader, body, start, name);
+                        if (r is not null) rejection ??= r;
+                        value = raw;
+                    }
+                    else
+                    {
+                        if (token == JsonTokenType.Number && !(reader.TryGetDouble(out var d) && double.IsFinite(d)))
+                            rejection ??= new(RejectionCause.NonFiniteNumber, $"field '{name}' holds a number that is not finite");
+                        value = token switch
+                        {
+                            JsonTokenType.Null => RawJson.Null,
+                            JsonTokenType.True => "true",
+                            JsonTokenType.False => "false",
+                            _ => _interner.Get(body[start..(int)reader.BytesConsumed]),
+                        };
+                    }
+                    SetField(fields, name, value);
                     break;
             }
+            // A typed key whose value is a container: move past it.
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
         }
 
+        if (rejection is not null) return (null, rejection);
         if (type is null) return Reject(RejectionCause.MissingType, "no 'type'");
-        var ev = new CeleryEvent(type, fields)
+        var ev = new CeleryEvent(type, fields.ToArray())
         {
             Hostname = hostname, Uuid = uuid, Timestamp = timestamp, UtcOffset = utcoffset, Clock = clock,
         };
+        return Validate(ev, hasHostname, hasUuid, hasTimestamp);
+    }
 
+    private static (CeleryEvent?, Rejection?) Validate(CeleryEvent ev, bool hasHostname, bool hasUuid, bool hasTimestamp)
+    {
+        var type = ev.Type;
         if (ev.IsTaskEvent || ev.IsWorkerEvent)
         {
             if (!hasHostname) return Reject(RejectionCause.MissingField, $"{type} without 'hostname'");
-            if (hostname!.Length == 0) return Reject(RejectionCause.IllTypedField, $"{type} with an empty 'hostname'");
-            if (hostname.Length > MaxIdLength) return Reject(RejectionCause.IdTooLong, $"'hostname' of {hostname.Length} characters");
+            if (ev.Hostname!.Length == 0) return Reject(RejectionCause.IllTypedField, $"{type} with an empty 'hostname'");
+            if (ev.Hostname.Length > MaxIdLength) return Reject(RejectionCause.IdTooLong, $"'hostname' of {ev.Hostname.Length} characters");
             if (!hasTimestamp) return Reject(RejectionCause.MissingField, $"{type} without 'timestamp'");
         }
+
         if (ev.IsTaskEvent)
         {
             if (!hasUuid) return Reject(RejectionCause.MissingField, $"{type} without 'uuid'");
-            if (uuid!.Length == 0) return Reject(RejectionCause.IllTypedField, $"{type} with an empty 'uuid'");
-            if (uuid.Length > MaxIdLength) return Reject(RejectionCause.IdTooLong, $"'uuid' of {uuid.Length} characters");
-            foreach (var kv in fields)
+            if (ev.Uuid!.Length == 0) return Reject(RejectionCause.IllTypedField, $"{type} with an empty 'uuid'");
+            if (ev.Uuid.Length > MaxIdLength) return Reject(RejectionCause.IdTooLong, $"'uuid' of {ev.Uuid.Length} characters");
+            foreach (var kv in ev.Fields)
             {
                 if (ReservedTaskKeys.Contains(kv.Key)) return Reject(RejectionCause.ReservedField, $"{type} carries '{kv.Key}'");
                 if ((kv.Key == "name" || kv.Key == "parent_id") && kv.Value[0] != '"' && kv.Value != RawJson.Null)
@@ -173,7 +204,7 @@ public sealed class EventDecoder
         }
         else if (ev.IsWorkerEvent)
         {
-            foreach (var kv in fields)
+            foreach (var kv in ev.Fields)
             {
                 if (ReservedWorkerKeys.Contains(kv.Key)) return Reject(RejectionCause.ReservedField, $"{type} carries '{kv.Key}'");
                 if (kv.Key == "freq" && RawJson.AsNumber(kv.Value) is null)
@@ -181,37 +212,73 @@ public sealed class EventDecoder
             }
         }
         return (ev, null);
-
-        static (CeleryEvent?, Rejection?) Reject(RejectionCause cause, string detail) => (null, new Rejection(cause, detail));
     }
 
-    private static bool AllFinite(JsonElement e)
+    private static (CeleryEvent?, Rejection?) Reject(RejectionCause cause, string detail) => (null, new Rejection(cause, detail));
+
+    private static double? Number(ref Utf8JsonReader reader, string name, ref Rejection? rejection)
     {
-        switch (e.ValueKind)
+        if (reader.TokenType != JsonTokenType.Number)
         {
-            case JsonValueKind.Number:
-                return e.TryGetDouble(out var d) && double.IsFinite(d);
-            case JsonValueKind.Array:
-                foreach (var x in e.EnumerateArray())
-                    if (!AllFinite(x)) return false;
-                return true;
-            case JsonValueKind.Object:
-                foreach (var p in e.EnumerateObject())
-                    if (!AllFinite(p.Value)) return false;
-                return true;
-            default:
-                return true;
+            rejection ??= new(RejectionCause.IllTypedField, $"'{name}' is {Describe(reader.TokenType)}");
+            return null;
+        }
+        if (reader.TryGetDouble(out var d) && double.IsFinite(d)) return d;
+        rejection ??= new(RejectionCause.NonFiniteNumber, $"'{name}' is not a finite number");
+        return null;
+    }
+
+    /// <summary>
+    /// Reads a container value to its end, checking its numbers, and returns its raw text with any
+    /// kombu envelope unwrapped (see <see cref="KombuEnvelope"/>).
+    /// </summary>
+    private static (string Raw, Rejection? Rejection) Envelope(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int start, string name)
+    {
+        var depth = reader.CurrentDepth;
+        var mayHoldEnvelope = false;
+        Rejection? rejection = null;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("__type__"u8)) mayHoldEnvelope = true;
+            else if (reader.TokenType == JsonTokenType.Number && !(reader.TryGetDouble(out var d) && double.IsFinite(d)))
+                rejection ??= new(RejectionCause.NonFiniteNumber, $"field '{name}' holds a number that is not finite");
+        }
+        var raw = Encoding.UTF8.GetString(body[start..(int)reader.BytesConsumed]);
+        if (!mayHoldEnvelope || rejection is not null) return (raw, rejection);
+        try
+        {
+            return (JsonSerializer.Serialize(KombuEnvelope.Unwrap(JsonNode.Parse(raw)), RawJson.Options), null);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException or JsonException)
+        {
+            return (raw, new Rejection(RejectionCause.UnsupportedKombuType, $"field '{name}': {ex.Message}"));
         }
     }
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    private static void SetField(List<KeyValuePair<string, string>> fields, string name, string value)
     {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "a list",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
+        // json.loads keeps the last of duplicate keys.
+        for (var i = 0; i < fields.Count; i++)
+            if (fields[i].Key == name)
+            {
+                fields[i] = new(name, value);
+                return;
+            }
+        fields.Add(new(name, value));
+    }
+
+    // Field names repeat in every event: intern them instead of allocating each time.
+    private string Name(ref Utf8JsonReader reader) =>
+        reader.ValueIsEscaped ? reader.GetString()! : _interner.Get(reader.ValueSpan);
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "a list",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
         _ => "missing",
     };
 }

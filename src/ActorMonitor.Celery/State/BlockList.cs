@@ -8,7 +8,7 @@ namespace ActorMonitor.Celery.State;
 /// </summary>
 internal sealed class BlockList<T>
 {
-    private const int BlockSize = 512;
+    private const int BlockSize = 128;
 
     private readonly List<List<T>> _blocks = [];
     private readonly List<int> _starts = []; // _starts[b] = index of the first item of block b

@@ -9,7 +9,8 @@ namespace ActorMonitor.Celery.State;
 public sealed class EventIndex
 {
     private readonly SortedSet<string> _taskTypes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string?> _workerPids = new(StringComparer.Ordinal);
+    // hostname -> (pid as announced, Celery's worker id "hostname.pid" that orders the heap)
+    private readonly Dictionary<string, (string? Pid, string Origin)> _workers = new(StringComparer.Ordinal);
 
     public EventIndex(long maxTimelineEntries = long.MaxValue) => Timeline = new TaskTimeline(maxTimelineEntries);
 
@@ -17,16 +18,19 @@ public sealed class EventIndex
     public long TaskCount { get; private set; }
     public IReadOnlyCollection<string> TaskTypes => _taskTypes;
     public TaskTimeline Timeline { get; }
-    public IReadOnlyCollection<string> WorkerHostnames => _workerPids.Keys;
+    public IReadOnlyCollection<string> WorkerHostnames => _workers.Keys;
+
+    private static string WorkerId(string hostname, string? pid) => hostname + "." + Events.RawJson.PythonStr(pid);
 
     public void Apply(IndexEntry e)
     {
         EventCount++;
         if (e.Group == "worker")
         {
-            var known = _workerPids.TryGetValue(e.Hostname!, out var pid);
+            var known = _workers.TryGetValue(e.Hostname!, out var worker);
             if (!known && e.Subject == "offline") return; // Celery never stores that Worker
-            _workerPids[e.Hostname!] = e.Pid ?? pid;
+            var pid = e.Pid ?? worker.Pid;
+            if (!known || pid != worker.Pid) _workers[e.Hostname!] = (pid, WorkerId(e.Hostname!, pid));
         }
         else if (e.Group == "task")
         {
@@ -37,8 +41,9 @@ public sealed class EventIndex
             }
             else
             {
-                if (!_workerPids.TryGetValue(e.Hostname!, out var pid)) _workerPids[e.Hostname!] = null;
-                origin = e.Hostname + "." + Events.RawJson.PythonStr(pid);
+                if (!_workers.TryGetValue(e.Hostname!, out var worker))
+                    _workers[e.Hostname!] = worker = (null, WorkerId(e.Hostname!, null));
+                origin = worker.Origin;
             }
             Timeline.Add(e.Clock, e.Timestamp, origin, e.Uuid!);
             if (e.Subject == "received") TaskCount++;

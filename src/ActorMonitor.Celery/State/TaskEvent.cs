@@ -3,8 +3,8 @@ using ActorMonitor.Celery.Events;
 namespace ActorMonitor.Celery.State;
 
 /// <summary>
-/// A task event after the receiver rules, reduced to what Celery's Task keeps: the keys of the
-/// whole event that land on a Task attribute of the state schema (raw JSON, wire order).
+/// A task event after the receiver rules: the event's keys as raw JSON, in wire order (the
+/// Task copies those that are attributes of the state schema).
 /// </summary>
 public sealed record TaskEvent(
     string Uuid,
@@ -24,11 +24,6 @@ public sealed record TaskEvent(
         return null;
     }
 
-    public static TaskEvent From(CeleryEvent ev)
-    {
-        var fields = new List<KeyValuePair<string, string>>(ev.Fields.Count);
-        foreach (var kv in ev.Fields)
-            if (TaskState.IsCopiedField(kv.Key)) fields.Add(kv);
-        return new TaskEvent(ev.Uuid!, ev.Subject, ev.Hostname!, ev.Timestamp!.Value, ev.Clock!.Value, ev.LocalReceived, fields);
-    }
+    public static TaskEvent From(CeleryEvent ev) =>
+        new(ev.Uuid!, ev.Subject, ev.Hostname!, ev.Timestamp!.Value, ev.Clock!.Value, ev.LocalReceived, ev.Fields);
 }

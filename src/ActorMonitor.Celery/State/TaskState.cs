@@ -32,6 +32,7 @@ public sealed class TaskState
 
     private readonly string?[] _values = new string?[FieldNames.Length];
     private SortedSet<string>? _children;
+    private string? _state = TaskStates.Pending; // the string value of _values[state], decoded once
 
     public TaskState(string uuid)
     {
@@ -50,11 +51,17 @@ public sealed class TaskState
 
     public IReadOnlyCollection<string> Children => (IReadOnlyCollection<string>?)_children ?? [];
 
-    public string? State => RawJson.AsString(_values[StateIx]);
+    public string? State => _state;
     public string? Name => RawJson.AsString(_values[NameIx]);
     public string? ParentId => RawJson.AsString(_values[ParentIdIx]);
 
     public string? this[string field] => FieldIndex.TryGetValue(field, out var i) ? _values[i] : null;
+
+    private static readonly Dictionary<string, string> KnownRawStates = new[]
+        { TaskStates.Pending, TaskStates.Received, TaskStates.Started, TaskStates.Success, TaskStates.Failure, TaskStates.Retry, TaskStates.Revoked, TaskStates.Rejected }
+        .ToDictionary(s => s, RawJson.String);
+
+    private static string RawState(string state) => KnownRawStates.TryGetValue(state, out var raw) ? raw : RawJson.String(state);
 
     public static bool IsCopiedField(string name) => FieldIndex.ContainsKey(name);
 
@@ -85,14 +92,19 @@ public sealed class TaskState
         }
 
         CopyFields(ev, timestamp);
-        _values[StateIx] = RawJson.String(newState);
+        _values[StateIx] = RawState(newState);
+        _state = newState;
         _values[TimestampIx] = timestamp;
     }
 
     private void CopyFields(TaskEvent ev, string timestamp)
     {
         foreach (var kv in ev.Fields)
-            _values[FieldIndex[kv.Key]] = kv.Value;
+        {
+            if (!FieldIndex.TryGetValue(kv.Key, out var ix)) continue; // e.g. queue, pid: not in the schema
+            _values[ix] = kv.Value;
+            if (ix == StateIx) _state = RawJson.AsString(kv.Value);
+        }
         _values[TimestampIx] = timestamp;
         _values[ClockIx] = RawJson.Number(ev.Clock);
     }

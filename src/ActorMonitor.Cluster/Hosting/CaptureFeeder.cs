@@ -11,17 +11,18 @@ namespace ActorMonitor.Cluster.Hosting;
 public static class CaptureFeeder
 {
     /// <returns>The number of messages (non-blank lines) fed.</returns>
-    public static async Task<long> FeedAsync(MonitorNode node, TextReader reader, CancellationToken ct = default)
+    public static async Task<long> FeedAsync(MonitorNode node, Stream capture, CancellationToken ct = default)
     {
         var decoder = node.CreateDecoder();
+        var lines = new Utf8LineReader(capture);
         await using var ingest = node.CreateIngestClient();
         double? lastLocalReceived = null;
         long messages = 0;
-        while (await reader.ReadLineAsync(ct) is { } line)
+        while (await lines.ReadLineAsync(ct) is { } line)
         {
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            if (IsBlank(line.Span)) continue;
             messages++;
-            var record = CaptureRecord.Parse(line, out var error);
+            var record = CaptureRecord.Parse(line.Span, out var error);
             // A line without local_received keeps the replay's clock where it was, never the wall clock.
             lastLocalReceived = record?.LocalReceived ?? lastLocalReceived;
             var decoded = record is null
@@ -32,4 +33,6 @@ public static class CaptureFeeder
         await ingest.WhenAllAppliedAsync(ct);
         return messages;
     }
+
+    private static bool IsBlank(ReadOnlySpan<byte> line) => line.Trim(" \t\r"u8).IsEmpty;
 }

@@ -6,39 +6,75 @@ namespace ActorMonitor.Cluster.Hosting;
 
 /// <summary>
 /// Feeds broker messages (or capture lines) to the receiver with flow control: at most
-/// <c>window</c> messages are in flight, each freed when its events are applied. Unbounded
-/// Tell would flood the shard regions' buffers and mailboxes.
+/// <c>window</c> messages are in flight; a sender that reaches the window waits until half of it
+/// has been applied. Unbounded Tell would flood the shard regions' buffers and mailboxes.
 /// </summary>
 public sealed class IngestClient : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _window;
-    private readonly int _size;
+    private readonly int _window;
     private readonly IActorRef _receiver;
     private readonly IActorRef _relay;
+    private readonly object _gate = new();
+    private long _inFlight;
     private long _nextId;
+    private TaskCompletionSource? _room; // completed when in-flight falls to half the window
+    private TaskCompletionSource? _idle; // completed when nothing is in flight
 
     public IngestClient(ActorSystem system, IActorRef receiver, int window, Action<long>? onApplied = null)
     {
-        _size = window;
-        _window = new SemaphoreSlim(window, window);
+        _window = Math.Max(1, window);
         _receiver = receiver;
-        _relay = system.ActorOf(Props.Create(() => new AppliedRelay(_window, onApplied)));
+        _relay = system.ActorOf(Props.Create(() => new AppliedRelay(this, onApplied)));
     }
+
+    public long InFlight => Interlocked.Read(ref _inFlight);
 
     /// <summary>Waits for room in the window, then hands the message to the receiver; returns its delivery id.</summary>
     public async ValueTask<long> SendAsync(string routingKey, DecodedMessage message, double? localReceived = null, CancellationToken ct = default)
     {
-        await _window.WaitAsync(ct);
+        while (Interlocked.Read(ref _inFlight) >= _window)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (_inFlight < _window) break;
+                wait = (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+            await wait.WaitAsync(ct);
+        }
+        Interlocked.Increment(ref _inFlight);
         var id = Interlocked.Increment(ref _nextId);
         _receiver.Tell(new IngestMessage(id, routingKey, message, localReceived), _relay);
         return id;
     }
 
     /// <summary>Completes when every message sent so far has been applied.</summary>
-    public async Task WhenAllAppliedAsync(CancellationToken ct = default)
+    public Task WhenAllAppliedAsync(CancellationToken ct = default)
     {
-        for (var i = 0; i < _size; i++) await _window.WaitAsync(ct);
-        _window.Release(_size);
+        lock (_gate)
+        {
+            if (_inFlight == 0) return Task.CompletedTask;
+            return (_idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(ct);
+        }
+    }
+
+    private void Applied()
+    {
+        var left = Interlocked.Decrement(ref _inFlight);
+        if (left > _window / 2 && left > 0) return;
+        lock (_gate)
+        {
+            if (_room is not null && _inFlight <= _window / 2)
+            {
+                _room.TrySetResult();
+                _room = null;
+            }
+            if (_idle is not null && _inFlight == 0)
+            {
+                _idle.TrySetResult();
+                _idle = null;
+            }
+        }
     }
 
     public ValueTask DisposeAsync()
@@ -47,13 +83,17 @@ public sealed class IngestClient : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private sealed class AppliedRelay : ReceiveActor
+    private sealed class AppliedRelay(IngestClient client, Action<long>? onApplied) : UntypedActor
     {
-        public AppliedRelay(SemaphoreSlim window, Action<long>? onApplied) =>
-            Receive<MessageApplied>(m =>
+        protected override void OnReceive(object message)
+        {
+            if (message is not MessageApplied m)
             {
-                onApplied?.Invoke(m.DeliveryId);
-                window.Release();
-            });
+                Unhandled(message);
+                return;
+            }
+            onApplied?.Invoke(m.DeliveryId);
+            client.Applied();
+        }
     }
 }

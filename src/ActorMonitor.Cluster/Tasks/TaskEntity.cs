@@ -8,7 +8,8 @@ namespace ActorMonitor.Cluster.Tasks;
 /// One Celery task (entity id = uuid): applies its events with Celery's Task rules, links it to
 /// its parent, answers GetTask.
 /// </summary>
-public sealed class TaskEntity : ReceiveActor
+// An UntypedActor: one is created per task, and ReceiveActor builds its handler table per instance.
+public sealed class TaskEntity : UntypedActor
 {
     public const string TypeName = "task";
 
@@ -20,21 +21,40 @@ public sealed class TaskEntity : ReceiveActor
     {
         _state = new TaskState(uuid);
         _taskRegion = taskRegion;
-
-        Receive<ApplyTaskEvent>(Apply);
-        Receive<AdoptChild>(m =>
-        {
-            _state.AddChild(m.ChildUuid);
-            m.AckTo.Tell(new EventsApplied(m.DeliveryId));
-        });
-        Receive<GetTask>(_ => Sender.Tell(new TaskReply(_state.Uuid, _state.Exists ? _state.ToSnapshot() : null)));
     }
 
-    // Props.Create(() => new ...) compiles an expression tree per call: far too slow for one
-    // entity per task. The argument form uses the constructor directly.
-    public static Props Props(string uuid) => Akka.Actor.Props.Create<TaskEntity>(uuid, RegionOfThisSystem);
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case ApplyTaskEvent m:
+                Apply(m);
+                break;
+            case AdoptChild m:
+                _state.AddChild(m.ChildUuid);
+                m.AckTo.Tell(new EventsApplied(m.DeliveryId));
+                break;
+            case GetTask:
+                Sender.Tell(new TaskReply(_state.Uuid, _state.Exists ? _state.ToSnapshot() : null));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    // One entity per task: Props.Create(() => new ...) compiles an expression per call and the
+    // argument form binds the constructor by reflection; a producer just calls it.
+    public static Props Props(string uuid) => Akka.Actor.Props.CreateBy(new Producer(uuid));
 
     private static readonly Func<IActorRef> RegionOfThisSystem = () => ClusterSharding.Get(Context.System).ShardRegion(TypeName);
+
+    private sealed class Producer(string uuid) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(TaskEntity);
+        public ActorBase Produce() => new TaskEntity(uuid, RegionOfThisSystem);
+        public void Release(ActorBase actor) { }
+    }
 
     private void Apply(ApplyTaskEvent m)
     {

@@ -11,10 +11,10 @@ public static class ReplayCommand
 {
     public static async Task<int> RunAsync(string capturePath, double? asOf, string? hoconOverrides, Stream output, CancellationToken ct)
     {
-        StreamReader reader;
+        FileStream reader;
         try
         {
-            reader = new StreamReader(new FileStream(capturePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16));
+            reader = new FileStream(capturePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
