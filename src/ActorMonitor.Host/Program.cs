@@ -29,6 +29,11 @@ public static class Program
     {
         var root = new RootCommand("ActorMonitor: real-time monitoring of Celery clusters on an Akka.NET cluster.");
         root.Subcommands.Add(Replay());
+        root.Subcommands.Add(Run());
+        root.Subcommands.Add(State());
+        root.Subcommands.Add(Capture());
+        root.Subcommands.Add(Publish());
+        root.Subcommands.Add(Dump());
         return root;
     }
 
@@ -54,6 +59,68 @@ public static class Program
             return await ReplayCommand.RunAsync(parse.GetValue(capture)!, asOfValue, parse.GetValue(config), DataOut, ct);
         });
         return cmd;
+    }
+
+    private static Command Run()
+    {
+        var options = new NodeOptions(node: true);
+        var cmd = new Command("run", "Run a monitor node: consume the broker's events into the cluster, serve HTTP.");
+        foreach (var o in options.All) cmd.Options.Add(o);
+        cmd.SetAction(async (parse, ct) => await RunCommand.RunAsync(options.Hocon(parse), ct));
+        return cmd;
+    }
+
+    private static Command State()
+    {
+        var url = new Option<string>("--url") { Description = "the node's HTTP endpoint", DefaultValueFactory = _ => "http://127.0.0.1:5555" };
+        var asOf = new Option<string?>("--as-of") { Description = "epoch seconds at which 'alive' is judged (default: the last local_received)" };
+        var cmd = new Command("state", "Print a running cluster's state in the schema replay prints.") { url, asOf };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            if (!TryEpoch(parse.GetValue(asOf), out var at)) return CliError.Fail($"--as-of must be epoch seconds, not '{parse.GetValue(asOf)}'");
+            return await StateCommand.RunAsync(parse.GetValue(url)!, at, DataOut, ct);
+        });
+        return cmd;
+    }
+
+    private static Command Capture()
+    {
+        var options = new NodeOptions(node: false);
+        var output = new Argument<string>("OUT") { Description = "capture file to write (JSON lines)" };
+        var seconds = new Argument<double>("SECONDS") { Description = "how long to record" };
+        var cmd = new Command("capture", "Record every message on the event exchange, in the capture format.") { output, seconds };
+        foreach (var o in options.All) cmd.Options.Add(o);
+        cmd.SetAction(async (parse, ct) => await BrokerCommands.CaptureAsync(options.Hocon(parse), parse.GetValue(output)!, parse.GetValue(seconds), ct));
+        return cmd;
+    }
+
+    private static Command Publish()
+    {
+        var options = new NodeOptions(node: false);
+        var capture = new Argument<string>("CAPTURE") { Description = "capture file to publish" };
+        var rate = new Option<double?>("--rate") { Description = "messages per second (default: as fast as the broker takes them)" };
+        var cmd = new Command("publish", "Publish a capture's messages to the event exchange as they were recorded.") { capture, rate };
+        foreach (var o in options.All) cmd.Options.Add(o);
+        cmd.SetAction(async (parse, ct) => await BrokerCommands.PublishAsync(options.Hocon(parse), parse.GetValue(capture)!, parse.GetValue(rate), ct));
+        return cmd;
+    }
+
+    private static Command Dump()
+    {
+        var options = new NodeOptions(node: false);
+        var cmd = new Command("dump", "Print every event live, one line each, as `celery events --dump` does.");
+        foreach (var o in options.All) cmd.Options.Add(o);
+        cmd.SetAction(async (parse, ct) => await BrokerCommands.DumpAsync(options.Hocon(parse), DataOut, ct));
+        return cmd;
+    }
+
+    private static bool TryEpoch(string? text, out double? value)
+    {
+        value = null;
+        if (text is null) return true;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v)) return false;
+        value = v;
+        return true;
     }
 
     private static Option<string?> HoconOption() =>

@@ -17,6 +17,25 @@ public sealed record CaptureRecord(
 {
     public string BodyText => Encoding.UTF8.GetString(Body.Span);
 
+    /// <summary>The record as one capture line (without the line break).</summary>
+    public string ToJsonLine()
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("routing_key", RoutingKey);
+            w.WritePropertyName("headers");
+            w.WriteRawValue(HeadersJson);
+            w.WritePropertyName("properties");
+            w.WriteRawValue(PropertiesJson);
+            w.WriteString("body", Encoding.UTF8.GetString(Body.Span));
+            if (LocalReceived is { } lr) w.WriteNumber("local_received", lr);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
     public static CaptureRecord? Parse(string line, out string? error) => Parse(Encoding.UTF8.GetBytes(line), out error);
 
     /// <summary>Parses one capture line; returns null with a reason when the line is not a capture record.</summary>

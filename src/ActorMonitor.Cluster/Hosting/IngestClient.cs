@@ -30,7 +30,11 @@ public sealed class IngestClient : IAsyncDisposable
     public long InFlight => Interlocked.Read(ref _inFlight);
 
     /// <summary>Waits for room in the window, then hands the message to the receiver; returns its delivery id.</summary>
-    public async ValueTask<long> SendAsync(string routingKey, DecodedMessage message, double? localReceived = null, CancellationToken ct = default)
+    public ValueTask<long> SendAsync(string routingKey, DecodedMessage message, double? localReceived = null, CancellationToken ct = default) =>
+        SendAsync(routingKey, message, localReceived, Interlocked.Increment(ref _nextId), ct);
+
+    /// <summary>As above, with the caller's own delivery id (the one <c>onApplied</c> is called with).</summary>
+    public async ValueTask<long> SendAsync(string routingKey, DecodedMessage message, double? localReceived, long deliveryId, CancellationToken ct)
     {
         while (Interlocked.Read(ref _inFlight) >= _window)
         {
@@ -43,9 +47,8 @@ public sealed class IngestClient : IAsyncDisposable
             await wait.WaitAsync(ct);
         }
         Interlocked.Increment(ref _inFlight);
-        var id = Interlocked.Increment(ref _nextId);
-        _receiver.Tell(new IngestMessage(id, routingKey, message, localReceived), _relay);
-        return id;
+        _receiver.Tell(new IngestMessage(deliveryId, routingKey, message, localReceived), _relay);
+        return deliveryId;
     }
 
     /// <summary>Completes when every message sent so far has been applied.</summary>

@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Host.Http;
+using ActorMonitor.Rabbit;
+using Akka.Actor;
+using Akka.Configuration;
+
+namespace ActorMonitor.Host.Commands;
+
+/// <summary>
+/// actormonitor run: one node of the monitor. Joins (or forms) the cluster, hosts its part of the
+/// shards, consumes the event queue, serves HTTP. SIGINT/SIGTERM: stop consuming (unacked
+/// messages go back to the queue), leave the cluster gracefully, exit 0.
+/// </summary>
+public static class RunCommand
+{
+    public static async Task<int> RunAsync(string hoconOverrides, CancellationToken ct)
+    {
+        Config config;
+        EventQueueSettings queue;
+        string http;
+        try
+        {
+            config = MonitorConfig.With(hoconOverrides);
+            queue = EventQueueSettings.FromConfig(config);
+            http = config.GetString("actormonitor.http.address", "127.0.0.1:5555");
+        }
+        catch (Exception ex) when (ex is BrokerConfigurationException or ConfigurationException or FormatException)
+        {
+            return CliError.Fail("configuration: " + ex.Message);
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+
+        var system = await MonitorSystem.StartAsync(config);
+        try
+        {
+            var node = await MonitorNode.StartAsync(system);
+            var consumer = new CeleryEventConsumer(queue, node);
+            Microsoft.AspNetCore.Builder.WebApplication web;
+            try
+            {
+                web = await HttpEndpoint.StartAsync(node, consumer.Status, http, stop.Token);
+            }
+            catch (IOException ex)
+            {
+                return CliError.Fail($"cannot serve HTTP on {http}: {ex.GetBaseException().Message}");
+            }
+            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http}; queue {consumer.Status.Queue}");
+
+            await consumer.RunAsync(stop.Token);
+            await web.StopAsync(CancellationToken.None);
+            return 0;
+        }
+        finally
+        {
+            // Leaves the cluster gracefully: shards hand off, then the system terminates.
+            await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        }
+    }
+}

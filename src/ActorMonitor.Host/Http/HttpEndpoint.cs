@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.Json;
+using ActorMonitor.Celery.Output;
+using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Rabbit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ActorMonitor.Host.Http;
+
+/// <summary>The node's HTTP endpoint: the state for the CLI and users, and a health check.</summary>
+public static class HttpEndpoint
+{
+    public static async Task<WebApplication> StartAsync(MonitorNode node, BrokerStatus? broker, string address, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders(); // standard output is for data
+        builder.WebHost.UseUrls($"http://{address}");
+        var app = builder.Build();
+
+        app.MapGet("/api/state", async (HttpContext http) =>
+        {
+            double? asOf = null;
+            if (http.Request.Query["as_of"] is { Count: > 0 } q)
+            {
+                if (!double.TryParse(q[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+                    return Results.BadRequest(new { error = "as_of must be epoch seconds" });
+                asOf = v;
+            }
+            var state = await node.Queries.StateAsync(asOf, http.RequestAborted);
+            using var buffer = new MemoryStream();
+            state.WriteTo(buffer, indented: false);
+            return Results.Bytes(buffer.ToArray(), "application/json");
+        });
+
+        app.MapGet("/api/task/info/{uuid}", async (string uuid) =>
+        {
+            var task = await node.Queries.TaskAsync(uuid);
+            if (task is null) return Results.NotFound(new { error = $"unknown task {uuid}" });
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer)) StateDocument.WriteTask(w, task);
+            return Results.Bytes(buffer.ToArray(), "application/json");
+        });
+
+        app.MapGet("/api/stats", async () =>
+        {
+            var stats = await node.Queries.ReceiverStatsAsync();
+            return Results.Json(new
+            {
+                messages = stats.Messages, rejected = stats.RejectedMessages, accepted_events = stats.AcceptedEvents,
+                rejected_events = stats.RejectedEvents, clock = stats.Clock, in_flight = stats.InFlight,
+                rejections = stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
+                broker = broker is null ? null : new
+                {
+                    queue = broker.Queue, connected = broker.Connected, consumed = broker.Consumed, acked = broker.Acked,
+                    overflowed = broker.Overflowed, reconnects = broker.Reconnects, last_error = broker.LastError,
+                },
+            });
+        });
+
+        app.MapGet("/healthcheck", () =>
+        {
+            var member = Akka.Cluster.Cluster.Get(node.System).SelfMember.Status;
+            var clusterOk = member == Akka.Cluster.MemberStatus.Up;
+            var brokerOk = broker?.Connected ?? true;
+            var body = $"cluster: {member}; broker: {(broker is null ? "n/a" : brokerOk ? "connected" : "disconnected (" + broker.LastError + ")")}";
+            return clusterOk && brokerOk ? Results.Text("OK " + body) : Results.Text("FAIL " + body, statusCode: 503);
+        });
+
+        await app.StartAsync(ct);
+        return app;
+    }
+}

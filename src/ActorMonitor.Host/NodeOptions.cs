@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+
+namespace ActorMonitor.Host;
+
+/// <summary>
+/// The options of a node (run) and of the broker commands. Each maps to a HOCON key; a flag wins
+/// over its environment variable, which wins over hocon/actormonitor.conf.
+/// </summary>
+public sealed class NodeOptions
+{
+    private sealed record Mapping(Option<string?> Option, string EnvVar, string HoconPath, Func<string, string> ToHocon);
+
+    private readonly List<Mapping> _mappings = [];
+
+    public NodeOptions(bool node)
+    {
+        Broker = Add("--broker", "ACTORMONITOR_BROKER", "actormonitor.broker.url", Quoted, "broker URL (default amqp://guest:guest@127.0.0.1:5672//)");
+        if (!node) return;
+        Add("--node-id", "ACTORMONITOR_NODE_ID", "actormonitor.event-queue.node-id", Quoted, "shared event queue <prefix>.<node-id> (default: a fresh uuid per node)");
+        Add("--http", "ACTORMONITOR_HTTP", "actormonitor.http.address", Quoted, "HTTP endpoint host:port (default 127.0.0.1:5555)");
+        Add("--akka-host", "ACTORMONITOR_AKKA_HOST", "akka.remote.dot-netty.tcp.hostname", Quoted, "address the cluster reaches this node at (default 127.0.0.1)");
+        Add("--akka-port", "ACTORMONITOR_AKKA_PORT", "akka.remote.dot-netty.tcp.port", Integer, "cluster port (default 0: any free port)");
+        Add("--seed-nodes", "ACTORMONITOR_SEED_NODES", "akka.cluster.seed-nodes", SeedList, "comma-separated akka.tcp://actormonitor@host:port addresses (default: none, this node forms the cluster)");
+        Add("--event-queue-prefix", "ACTORMONITOR_EVENT_QUEUE_PREFIX", "actormonitor.event-queue.prefix", Quoted, "event queue prefix (Celery's event_queue_prefix, default celeryev)");
+        Add("--event-queue-ttl", "ACTORMONITOR_EVENT_QUEUE_TTL", "actormonitor.event-queue.ttl", Quoted, "seconds before a waiting message expires, or off (Celery: 5.0; default off)");
+        Add("--event-queue-expires", "ACTORMONITOR_EVENT_QUEUE_EXPIRES", "actormonitor.event-queue.expires", Quoted, "seconds an unused queue lives (Celery's event_queue_expires, default 60)");
+        Add("--event-queue-durable", "ACTORMONITOR_EVENT_QUEUE_DURABLE", "actormonitor.event-queue.durable", Boolean, "true|false (Celery's event_queue_durable, default false)");
+        Add("--event-queue-exclusive", "ACTORMONITOR_EVENT_QUEUE_EXCLUSIVE", "actormonitor.event-queue.exclusive", Boolean, "true|false (Celery's event_queue_exclusive, default false)");
+        Add("--event-queue-max-length", "ACTORMONITOR_EVENT_QUEUE_MAX_LENGTH", "actormonitor.event-queue.max-length", Integer, "messages kept before the oldest overflow (counted), default 2000000");
+    }
+
+    public Option<string?> Broker { get; }
+
+    public Option<string?> Config { get; } = new("--config") { Description = "extra HOCON text that overrides every other setting" };
+
+    public IEnumerable<Option> All => _mappings.Select(m => (Option)m.Option).Append(Config);
+
+    /// <summary>HOCON text for the overrides, lowest precedence first (later lines win).</summary>
+    public string Hocon(ParseResult parse)
+    {
+        var sb = new StringBuilder();
+        foreach (var m in _mappings)
+            if (Environment.GetEnvironmentVariable(m.EnvVar) is { Length: > 0 } env) sb.AppendLine($"{m.HoconPath} = {m.ToHocon(env)}");
+        foreach (var m in _mappings)
+            if (parse.GetValue(m.Option) is { } flag) sb.AppendLine($"{m.HoconPath} = {m.ToHocon(flag)}");
+        if (Environment.GetEnvironmentVariable("ACTORMONITOR_CONFIG") is { Length: > 0 } extraEnv) sb.AppendLine(extraEnv);
+        if (parse.GetValue(Config) is { } extra) sb.AppendLine(extra);
+        return sb.ToString();
+    }
+
+    private Option<string?> Add(string name, string env, string path, Func<string, string> toHocon, string description)
+    {
+        var option = new Option<string?>(name) { Description = $"{description} [env {env}]" };
+        _mappings.Add(new Mapping(option, env, path, toHocon));
+        return option;
+    }
+
+    private static string Quoted(string value) => JsonSerializer.Serialize(value);
+
+    private static string Integer(string value) =>
+        long.TryParse(value, out var n) ? n.ToString() : throw new FormatException($"'{value}' is not an integer");
+
+    private static string Boolean(string value) => value.ToLowerInvariant() switch
+    {
+        "true" or "on" or "yes" or "1" => "on",
+        "false" or "off" or "no" or "0" => "off",
+        _ => throw new FormatException($"'{value}' is not true or false"),
+    };
+
+    private static string SeedList(string value) =>
+        "[" + string.Join(", ", value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Quoted)) + "]";
+}

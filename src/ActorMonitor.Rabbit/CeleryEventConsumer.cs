@@ -1,0 +1,205 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using ActorMonitor.Celery.Events;
+using ActorMonitor.Cluster.Hosting;
+using Akka.Event;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace ActorMonitor.Rabbit;
+
+/// <summary>
+/// Consumes the event exchange into a node's receiver, as Celery's EventReceiver declares its
+/// queue, but with manual acks: a message is acked only once every event in it is applied, so a
+/// monitor that dies loses nothing the broker delivered. Survives the broker going away: logs
+/// it, keeps the node serving queries, reconnects with back-off and consumes again.
+/// </summary>
+public sealed class CeleryEventConsumer
+{
+    private const int TagBits = 40; // delivery ids: (channel generation << 40) | delivery tag
+
+    private readonly EventQueueSettings _settings;
+    private readonly MonitorNode _node;
+    private readonly ILoggingAdapter _log;
+    private readonly EventDecoder _decoder;
+    private readonly Channel<long> _applied = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly string _queue;
+    private long _generation;
+
+    public CeleryEventConsumer(EventQueueSettings settings, MonitorNode node)
+    {
+        settings.Validate();
+        _settings = settings;
+        _node = node;
+        _log = Logging.GetLogger(node.System, "rabbit");
+        _decoder = node.CreateDecoder();
+        _queue = settings.QueueName(); // one name for this node's life: a reconnect finds its backlog
+        Status.Queue = _queue;
+    }
+
+    public BrokerStatus Status { get; } = new();
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var address = BrokerAddress.Parse(_settings.BrokerUrl);
+        var factory = address.CreateFactory("actormonitor " + _queue);
+        await using var ingest = _node.CreateIngestClient(id => _applied.Writer.TryWrite(id));
+        var backoff = _settings.MinBackoff;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await ConsumeOnceAsync(factory, address, ingest, ct);
+                backoff = _settings.MinBackoff;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (BrokerConfigurationException)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                Status.LastError = ex.GetBaseException().Message;
+                _log.Warning("Broker {0}: {1}. Retrying in {2:0.0} s; queries are still served.", address, Status.LastError, backoff.TotalSeconds);
+            }
+            Status.Connected = false;
+            try
+            {
+                await Task.Delay(backoff, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _settings.MaxBackoff.Ticks));
+            Status.OnReconnect();
+        }
+    }
+
+    private async Task ConsumeOnceAsync(ConnectionFactory factory, BrokerAddress address, IngestClient ingest, CancellationToken ct)
+    {
+        await using var connection = await factory.CreateConnectionAsync(ct);
+        var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.ConnectionShutdownAsync += (_, e) =>
+        {
+            lost.TrySetResult($"connection closed ({e.ReplyCode} {e.ReplyText})");
+            return Task.CompletedTask;
+        };
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
+        channel.ChannelShutdownAsync += (_, e) =>
+        {
+            lost.TrySetResult($"channel closed ({e.ReplyCode} {e.ReplyText})");
+            return Task.CompletedTask;
+        };
+
+        await DeclareAsync(channel, ct);
+        await channel.BasicQosAsync(0, _settings.Prefetch, false, ct);
+
+        var generation = Interlocked.Increment(ref _generation);
+        using var stopAcks = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var acks = AckLoopAsync(channel, generation, stopAcks.Token);
+
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += async (_, ea) =>
+        {
+            Status.OnConsumed();
+            // The body is only valid during this handler: decode it now (decoding copies what it keeps).
+            var decoded = _decoder.Decode(ea.Body.Span);
+            await ingest.SendAsync(ea.RoutingKey, decoded, null, (generation << TagBits) | (long)ea.DeliveryTag, ct);
+        };
+        await channel.BasicConsumeAsync(_queue, autoAck: false, consumer, ct);
+
+        if (_settings.MaxLength is not null || _settings.Ttl is not null)
+        {
+            var overflow = new AsyncEventingBasicConsumer(channel);
+            overflow.ReceivedAsync += (_, ea) =>
+            {
+                var n = Status.OnOverflowed();
+                if (n == 1 || n % 10_000 == 0)
+                    _log.Error("The event queue {0} overflowed: {1} message(s) dropped by the broker so far (routing key of the last: {2}). The monitor is not keeping up.",
+                        _queue, n, ea.BasicProperties.Headers?.TryGetValue("x-first-death-reason", out var r) == true ? Encoding.UTF8.GetString((byte[])r!) : ea.RoutingKey);
+                return Task.CompletedTask;
+            };
+            await channel.BasicConsumeAsync(_settings.OverflowQueueName(_queue), autoAck: true, overflow, ct);
+        }
+
+        Status.Connected = true;
+        Status.LastError = null;
+        _log.Info("Consuming {0} from exchange {1} on {2} (prefetch {3}).", _queue, _settings.EventExchange, address, _settings.Prefetch);
+        if (_settings.WakeUpWorkers) await WakeUpWorkersAsync(connection, ct);
+
+        var reason = await lost.Task.WaitAsync(ct);
+        throw new IOException(reason);
+    }
+
+    private async Task DeclareAsync(IChannel channel, CancellationToken ct)
+    {
+        await channel.ExchangeDeclareAsync(_settings.EventExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: ct);
+        var autoDelete = !_settings.Durable;
+        if (_settings.MaxLength is not null || _settings.Ttl is not null)
+        {
+            var overflowArgs = new Dictionary<string, object?>();
+            if (_settings.Expires is { } e) overflowArgs["x-expires"] = (int)e.TotalMilliseconds;
+            await channel.QueueDeclareAsync(_settings.OverflowQueueName(_queue), _settings.Durable, _settings.Exclusive, autoDelete, overflowArgs, cancellationToken: ct);
+        }
+        await channel.QueueDeclareAsync(_queue, _settings.Durable, _settings.Exclusive, autoDelete, _settings.QueueArguments(_queue), cancellationToken: ct);
+        await channel.QueueBindAsync(_queue, _settings.EventExchange, "#", cancellationToken: ct);
+    }
+
+    private async Task AckLoopAsync(IChannel channel, long generation, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var id in _applied.Reader.ReadAllAsync(ct))
+            {
+                if (id >> TagBits != generation) continue; // delivered on a channel that is gone: the broker redelivers it
+                await channel.BasicAckAsync((ulong)(id & ((1L << TagBits) - 1)), multiple: false, ct);
+                Status.OnAcked();
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RabbitMQ.Client.Exceptions.AlreadyClosedException or ObjectDisposedException)
+        {
+            // the channel is gone; unacked messages are redelivered to the next consumer
+        }
+    }
+
+    /// <summary>
+    /// Celery's EventReceiver.wakeup_workers(): broadcast the "heartbeat" control command so that
+    /// running workers announce themselves at once instead of within their heartbeat interval.
+    /// </summary>
+    private async Task WakeUpWorkersAsync(IConnection connection, CancellationToken ct)
+    {
+        var exchange = _settings.ControlExchange + ".pidbox";
+        try
+        {
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
+            await channel.ExchangeDeclarePassiveAsync(exchange, ct); // no workers have declared it yet: nothing to wake
+            var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
+            {
+                ["method"] = "heartbeat", ["arguments"] = new Dictionary<string, object?>(),
+                ["destination"] = null, ["pattern"] = null, ["matcher"] = null,
+            });
+            var props = new BasicProperties
+            {
+                ContentType = "application/json",
+                ContentEncoding = "utf-8",
+                DeliveryMode = DeliveryModes.Persistent,
+                Headers = new Dictionary<string, object?>
+                {
+                    ["clock"] = 1L,
+                    ["expires"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0 + 1.0,
+                },
+            };
+            await channel.BasicPublishAsync(exchange, "", false, props, body, ct);
+            _log.Info("Asked running workers to announce themselves (heartbeat broadcast on {0}).", exchange);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _log.Info("No worker wake-up broadcast: {0}", ex.GetBaseException().Message);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using Akka.Configuration;
+
+namespace ActorMonitor.Rabbit;
+
+/// <summary>The configuration is refused before anything connects (Celery raises ImproperlyConfigured).</summary>
+public sealed class BrokerConfigurationException(string message) : Exception(message);
+
+/// <summary>
+/// The event queue, declared as Celery's EventReceiver declares it (protocol doc 1.5), with the
+/// defaults this project chooses where Celery's lose events (see README, "Queue defaults").
+/// </summary>
+public sealed record EventQueueSettings(
+    string BrokerUrl,
+    string EventExchange,
+    string ControlExchange,
+    string Prefix,
+    string? NodeId,
+    TimeSpan? Ttl,
+    TimeSpan? Expires,
+    bool Durable,
+    bool Exclusive,
+    long? MaxLength,
+    ushort Prefetch,
+    bool WakeUpWorkers,
+    TimeSpan MinBackoff,
+    TimeSpan MaxBackoff)
+{
+    /// <summary>A shared queue (node_id set): the nodes of one monitor consume it round-robin.</summary>
+    public bool IsShared => !string.IsNullOrEmpty(NodeId);
+
+    public static EventQueueSettings FromConfig(Config config)
+    {
+        var c = config.GetConfig("actormonitor") ?? throw new BrokerConfigurationException("missing the 'actormonitor' section");
+        var nodeId = c.GetString("event-queue.node-id", "");
+        var settings = new EventQueueSettings(
+            c.GetString("broker.url", "amqp://guest:guest@127.0.0.1:5672//"),
+            c.GetString("broker.event-exchange", "celeryev"),
+            c.GetString("broker.control-exchange", "celery"),
+            c.GetString("event-queue.prefix", "celeryev"),
+            string.IsNullOrWhiteSpace(nodeId) ? null : nodeId,
+            OptionalSeconds(c, "event-queue.ttl"),
+            OptionalSeconds(c, "event-queue.expires"),
+            c.GetBoolean("event-queue.durable", false),
+            c.GetBoolean("event-queue.exclusive", false),
+            c.GetLong("event-queue.max-length", 0) is var max and > 0 ? max : null,
+            (ushort)Math.Clamp(c.GetInt("broker.prefetch", 1000), 1, ushort.MaxValue),
+            c.GetBoolean("broker.wakeup-workers", true),
+            c.GetTimeSpan("broker.reconnect.min-backoff", TimeSpan.FromMilliseconds(500)),
+            c.GetTimeSpan("broker.reconnect.max-backoff", TimeSpan.FromSeconds(10)));
+        settings.Validate();
+        return settings;
+    }
+
+    public void Validate()
+    {
+        if (Exclusive && Durable)
+            throw new BrokerConfigurationException("Queue cannot be both exclusive and durable, choose one or the other (actormonitor.event-queue.exclusive and .durable).");
+        if (Exclusive && IsShared)
+            throw new BrokerConfigurationException("A shared event queue (node-id set) cannot be exclusive: the other nodes could not consume it.");
+        _ = BrokerAddress.Parse(BrokerUrl);
+    }
+
+    /// <summary>Queue name: "&lt;prefix&gt;.&lt;node_id&gt;", node_id a fresh uuid4 when not set, as in Celery.</summary>
+    public string QueueName(Guid? instance = null) => $"{Prefix}.{NodeId ?? (instance ?? Guid.NewGuid()).ToString()}";
+
+    public string OverflowQueueName(string queue) => queue + ".overflow";
+
+    /// <summary>Queue arguments as kombu builds them: int milliseconds, absent when not set.</summary>
+    public Dictionary<string, object?> QueueArguments(string queue)
+    {
+        var args = new Dictionary<string, object?>();
+        if (Ttl is { } ttl) args["x-message-ttl"] = (int)ttl.TotalMilliseconds;
+        if (Expires is { } expires) args["x-expires"] = (int)expires.TotalMilliseconds;
+        if (MaxLength is { } max)
+        {
+            // A full queue drops its oldest message into the overflow queue, where it is counted.
+            args["x-max-length"] = max;
+            args["x-overflow"] = "drop-head";
+        }
+        if (MaxLength is not null || Ttl is not null)
+        {
+            args["x-dead-letter-exchange"] = "";
+            args["x-dead-letter-routing-key"] = OverflowQueueName(queue);
+        }
+        return args;
+    }
+
+    private static TimeSpan? OptionalSeconds(Config c, string path)
+    {
+        var text = c.GetString(path, "off");
+        if (text is "off" or "none" or "" or "0") return null;
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s)
+            ? TimeSpan.FromSeconds(s)
+            : c.GetTimeSpan(path);
+    }
+}
