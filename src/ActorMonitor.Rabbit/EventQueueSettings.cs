@@ -57,7 +57,14 @@ public sealed record EventQueueSettings(
             throw new BrokerConfigurationException("Queue cannot be both exclusive and durable, choose one or the other (actormonitor.event-queue.exclusive and .durable).");
         if (Exclusive && IsShared)
             throw new BrokerConfigurationException("A shared event queue (node-id set) cannot be exclusive: the other nodes could not consume it.");
-        _ = BrokerAddress.Parse(BrokerUrl);
+        try
+        {
+            _ = BrokerAddress.Parse(BrokerUrl);
+        }
+        catch (FormatException ex)
+        {
+            throw new BrokerConfigurationException(ex.Message);
+        }
     }
 
     /// <summary>Queue name: "&lt;prefix&gt;.&lt;node_id&gt;", node_id a fresh uuid4 when not set, as in Celery.</summary>

@@ -10,10 +10,10 @@ public static class StateComparison
 {
     private static readonly string[] Keys = ["event_count", "task_count", "task_types", "tasks", "workers", "alive_workers", "tasks_by_time"];
 
-    public static List<string> Differences(JsonElement expected, JsonElement actual, ISet<string>? ignoredFields = null)
+    public static List<string> Differences(JsonElement expected, JsonElement actual, ISet<string>? ignoredFields = null, IEnumerable<string>? keys = null)
     {
         var diffs = new List<string>();
-        foreach (var key in Keys)
+        foreach (var key in keys ?? Keys)
         {
             var e = expected.TryGetProperty(key, out var ev) ? ev : default;
             var g = actual.TryGetProperty(key, out var gv) ? gv : default;

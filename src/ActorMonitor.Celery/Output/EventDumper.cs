@@ -76,8 +76,12 @@ public sealed class EventDumper
     /// <summary>str(datetime.utcfromtimestamp(ts)): microseconds rounded, omitted when zero.</summary>
     public static string UtcText(double timestamp)
     {
-        var micros = (long)Math.Round(timestamp * 1_000_000, MidpointRounding.ToEven);
-        var dt = DateTime.UnixEpoch.AddTicks(micros * 10);
-        return dt.ToString(micros % 1_000_000 == 0 ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
+        // As CPython: frac, t = modf(t); us = round(frac * 1e6), carried into the seconds.
+        var seconds = Math.Truncate(timestamp);
+        var us = (long)Math.Round((timestamp - seconds) * 1e6, MidpointRounding.ToEven);
+        if (us >= 1_000_000) { seconds += 1; us -= 1_000_000; }
+        else if (us < 0) { seconds -= 1; us += 1_000_000; }
+        var dt = DateTime.UnixEpoch.AddSeconds(seconds).AddTicks(us * 10);
+        return dt.ToString(us == 0 ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
     }
 }

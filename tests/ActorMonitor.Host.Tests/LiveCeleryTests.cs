@@ -1,0 +1,165 @@
+using System.Text.Json;
+using ActorMonitor.Tests.Shared;
+using Xunit.Abstractions;
+
+namespace ActorMonitor.Host.Tests;
+
+/// <summary>
+/// The slow tier: a real RabbitMQ, real Celery 5 workers (Debian's python3-celery), real node
+/// processes. Celery's own EventReceiver + State listens beside the node and is the judge.
+/// </summary>
+[Trait("Category", "EndToEnd")]
+public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper output) : IClassFixture<RabbitBroker>
+{
+    private const string Python = "/usr/bin/python3";
+    private static readonly string E2eDir = Repo.Path("tests", "e2e");
+
+    private Dictionary<string, string> CeleryEnv => new() { ["E2E_BROKER"] = broker.Url, ["PYTHONPATH"] = E2eDir };
+
+    private ChildProcess Worker(string name, string pool) => ChildProcess.Start(name, Python,
+        ["-m", "celery", "-A", "e2e_tasks", "worker", "-E", "-n", name, "-P", pool, "-c", "2", "--without-mingle", "-l", "warning"],
+        E2eDir, CeleryEnv);
+
+    [Fact]
+    public async Task Node_state_equals_celerys_own_state_with_real_workers()
+    {
+        var referenceOut = Path.Combine(Path.GetTempPath(), $"reference-{Guid.NewGuid():N}.json");
+        await using var reference = ChildProcess.Start("reference", Python, [Path.Combine(E2eDir, "reference_consumer.py"), broker.Url, referenceOut], E2eDir, CeleryEnv);
+        await reference.WaitForStdoutLineAsync(l => l == "ready", TimeSpan.FromSeconds(60));
+        await using var node = await LiveNode.StartAsync(broker.Url);
+
+        // Both consumers are bound before any event exists, so they see the same stream.
+        await using var w1 = Worker("w1@e2e", "prefork");
+        await using var w2 = Worker("w2@e2e", "threads");
+        try
+        {
+            await RunTaskMixAsync(node, reference, w1, w2, referenceOut);
+        }
+        catch
+        {
+            foreach (var p in new[] { w1, w2, reference, node.Process })
+                output.WriteLine($"--- {p.Name} (exited: {p.HasExited})\n{LiveNode.Tail(p.Stdout, 2000)}\n{LiveNode.Tail(p.Stderr)}");
+            throw;
+        }
+    }
+
+    private async Task RunTaskMixAsync(LiveNode node, ChildProcess reference, ChildProcess w1, ChildProcess w2, string referenceOut)
+    {
+        await node.WaitUntilAsync(async () =>
+        {
+            using var s = await node.StateAsync();
+            var workers = s.RootElement.GetProperty("alive_workers").EnumerateArray().Select(e => e.GetString()).ToList();
+            return workers.Contains("w1@e2e") && workers.Contains("w2@e2e");
+        }, TimeSpan.FromSeconds(120), "both workers to be alive in the node's state");
+
+        await using (var client = ChildProcess.Start("client", Python, [Path.Combine(E2eDir, "client.py")], E2eDir, CeleryEnv))
+        {
+            await client.WaitForStdoutLineAsync(l => int.TryParse(l, out _), TimeSpan.FromSeconds(60));
+        }
+        await node.WaitUntilAsync(async () =>
+        {
+            using var s = await node.StateAsync();
+            var tasks = s.RootElement.GetProperty("tasks").EnumerateObject().ToList();
+            return tasks.Count >= 19 && tasks.All(t => t.Value.GetProperty("state").GetString() is "SUCCESS" or "FAILURE" or "REVOKED" or "RETRY" or "STARTED" or "REJECTED")
+                   && tasks.Count(t => t.Value.GetProperty("state").GetString() == "SUCCESS") >= 13;
+        }, TimeSpan.FromSeconds(90), "the task mix to finish");
+
+        Assert.Equal(0, await w1.TerminateAsync(TimeSpan.FromSeconds(60))); // warm shutdown: worker-offline
+        Assert.Equal(0, await w2.TerminateAsync(TimeSpan.FromSeconds(60)));
+        await node.WaitForQuietAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(60));
+        await reference.TerminateAsync(TimeSpan.FromSeconds(30));
+
+        var cli = await Cli.RunAsync("state", "--url", node.Url);
+        Assert.Equal(0, cli.ExitCode);
+        using var ours = JsonDocument.Parse(cli.Stdout);
+        using var celery = JsonDocument.Parse(await File.ReadAllTextAsync(referenceOut));
+        var diffs = StateComparison.Differences(celery.RootElement, ours.RootElement, new HashSet<string> { "heartbeats", "alive" },
+            ["event_count", "task_count", "task_types", "tasks", "workers", "tasks_by_time"]);
+        foreach (var d in diffs.Take(30)) output.WriteLine(d);
+        Assert.Empty(diffs);
+
+        // The run exercised what it claims to.
+        var tasksByState = ours.RootElement.GetProperty("tasks").EnumerateObject().GroupBy(t => t.Value.GetProperty("state").GetString()).ToDictionary(g => g.Key!, g => g.Count());
+        output.WriteLine(string.Join(", ", tasksByState.Select(kv => $"{kv.Key}={kv.Value}")));
+        Assert.True(tasksByState.GetValueOrDefault("SUCCESS") >= 13);
+        Assert.True(tasksByState.GetValueOrDefault("FAILURE") >= 1);
+        Assert.True(tasksByState.GetValueOrDefault("REVOKED") >= 2);
+        Assert.Contains("e2e_tasks.progress", ours.RootElement.GetProperty("task_types").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains(ours.RootElement.GetProperty("tasks").EnumerateObject(), t => t.Value.GetProperty("retries").ValueKind == JsonValueKind.Number && t.Value.GetProperty("retries").GetInt32() >= 1);
+        foreach (var w in new[] { "w1@e2e", "w2@e2e" })
+            Assert.Equal(0, ours.RootElement.GetProperty("workers").GetProperty(w).GetProperty("heartbeats").GetArrayLength()); // offline
+
+        Assert.Equal(0, await node.Process.TerminateAsync(TimeSpan.FromSeconds(60))); // graceful leave, exit 0
+    }
+
+    [Fact]
+    public async Task Node_carries_on_by_itself_when_the_broker_restarts()
+    {
+        // A capture recorded from real Celery workers, published in two halves around a broker restart.
+        var lines = (await File.ReadAllLinesAsync(Corpus.Capture("real-mixed-1"))).Where(l => l.Trim().Length > 0).ToArray();
+        var first = Path.Combine(Path.GetTempPath(), $"first-{Guid.NewGuid():N}.jsonl");
+        var second = Path.Combine(Path.GetTempPath(), $"second-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllLinesAsync(first, lines[..(lines.Length / 2)]);
+        await File.WriteAllLinesAsync(second, lines[(lines.Length / 2)..]);
+
+        await using var node = await LiveNode.StartAsync(broker.Url, "--config", "actormonitor.receiver.utcoffset = 0");
+        Assert.Equal(0, (await Cli.RunAsync("publish", first, "--broker", broker.Url)).ExitCode);
+        await node.WaitUntilAsync(async () => await node.MessagesAsync() == lines.Length / 2, TimeSpan.FromSeconds(30), "the first half");
+
+        await broker.StopAsync();
+        await node.WaitUntilAsync(async () => !(await node.HealthAsync()).Ok, TimeSpan.FromSeconds(30), "the health check to report the broker gone");
+        using (var whileDown = await node.StateAsync()) // queries are still served
+            Assert.True(whileDown.RootElement.GetProperty("event_count").GetInt64() > 0);
+        var unreachable = await Cli.RunAsync("publish", second, "--broker", broker.Url);
+        Assert.Equal(2, unreachable.ExitCode);
+        Assert.StartsWith("actormonitor: cannot reach broker", unreachable.Stderr.Trim());
+
+        await broker.StartAsync();
+        await node.WaitUntilAsync(async () => (await node.HealthAsync()).Ok, TimeSpan.FromSeconds(60), "the node to reconnect by itself");
+        Assert.Equal(0, (await Cli.RunAsync("publish", second, "--broker", broker.Url)).ExitCode);
+        await node.WaitUntilAsync(async () => await node.MessagesAsync() == lines.Length, TimeSpan.FromSeconds(30), "the second half");
+
+        using var ours = await node.StateAsync();
+        using var expected = JsonDocument.Parse(await File.ReadAllBytesAsync(Corpus.Expected("real-mixed-1")));
+        var diffs = StateComparison.Differences(expected.RootElement, ours.RootElement, new HashSet<string> { "heartbeats", "alive" },
+            ["event_count", "task_count", "task_types", "tasks", "workers", "tasks_by_time"]);
+        foreach (var d in diffs.Take(30)) output.WriteLine(d);
+        Assert.Empty(diffs);
+        using var stats = await node.StatsAsync();
+        Assert.True(stats.RootElement.GetProperty("broker").GetProperty("reconnects").GetInt64() >= 1);
+    }
+
+    [Fact]
+    public async Task A_burst_of_125000_messages_is_applied_in_full_with_default_settings()
+    {
+        var capture = Path.Combine(Path.GetTempPath(), $"burst-{Guid.NewGuid():N}.jsonl");
+        await using (var synth = ChildProcess.Start("synth", Python, [Repo.Path("tools", "oracle", "synth.py"), capture, "--tasks", "100000"]))
+            Assert.Equal(0, await synth.TerminateAfterExitAsync(TimeSpan.FromMinutes(2)));
+        var events = File.ReadLines(capture).Sum(l =>
+        {
+            using var rec = JsonDocument.Parse(l);
+            using var body = JsonDocument.Parse(rec.RootElement.GetProperty("body").GetString()!);
+            return body.RootElement.ValueKind == JsonValueKind.Array ? body.RootElement.GetArrayLength() : 1;
+        });
+
+        await using var node = await LiveNode.StartAsync(broker.Url);
+        var started = DateTime.UtcNow;
+        var publish = await Cli.RunAsync("publish", capture, "--broker", broker.Url);
+        Assert.Equal(0, publish.ExitCode);
+        output.WriteLine(publish.Stderr.Trim());
+        await node.WaitUntilAsync(async () =>
+        {
+            using var stats = await node.StatsAsync();
+            return stats.RootElement.GetProperty("accepted_events").GetInt64() >= events && stats.RootElement.GetProperty("in_flight").GetInt32() == 0;
+        }, TimeSpan.FromMinutes(5), $"all {events} events");
+        output.WriteLine($"{events} events applied {(DateTime.UtcNow - started).TotalSeconds:F1} s after publishing started");
+
+        using var state = await node.StateAsync();
+        Assert.Equal(events, state.RootElement.GetProperty("event_count").GetInt64());
+        Assert.Equal(100_000, state.RootElement.GetProperty("tasks").EnumerateObject().Count());
+        using var after = await node.StatsAsync();
+        Assert.Equal(0, after.RootElement.GetProperty("broker").GetProperty("overflowed").GetInt64());
+        Assert.Equal(0, after.RootElement.GetProperty("rejected").GetInt64());
+        File.Delete(capture);
+    }
+}

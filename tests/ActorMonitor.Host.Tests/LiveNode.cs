@@ -1,0 +1,81 @@
+using System.Text.Json;
+using ActorMonitor.Tests.Shared;
+
+namespace ActorMonitor.Host.Tests;
+
+/// <summary>An `actormonitor run` process and its HTTP endpoint.</summary>
+internal sealed class LiveNode : IAsyncDisposable
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    private LiveNode(ChildProcess process, string url)
+    {
+        Process = process;
+        Url = url;
+    }
+
+    public ChildProcess Process { get; }
+    public string Url { get; }
+
+    public static async Task<LiveNode> StartAsync(string brokerUrl, params string[] extra)
+    {
+        var port = Repo.FreePort();
+        var process = ChildProcess.Actormonitor("node", ["run", "--broker", brokerUrl, "--http", $"127.0.0.1:{port}", .. extra]);
+        var node = new LiveNode(process, $"http://127.0.0.1:{port}");
+        await node.WaitUntilAsync(async () => (await node.HealthAsync()).Ok, TimeSpan.FromSeconds(60), "the node to be healthy");
+        return node;
+    }
+
+    public async Task<(bool Ok, string Text)> HealthAsync()
+    {
+        try
+        {
+            using var r = await Http.GetAsync(Url + "/healthcheck");
+            return (r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+        }
+        catch (HttpRequestException ex)
+        {
+            return (false, ex.Message);
+        }
+    }
+
+    public async Task<JsonDocument> StateAsync() => JsonDocument.Parse(await Http.GetStringAsync(Url + "/api/state"));
+
+    public async Task<JsonDocument> StatsAsync() => JsonDocument.Parse(await Http.GetStringAsync(Url + "/api/stats"));
+
+    public async Task<long> MessagesAsync()
+    {
+        using var stats = await StatsAsync();
+        return stats.RootElement.GetProperty("messages").GetInt64();
+    }
+
+    /// <summary>Waits until the node received no new message for <paramref name="quiet"/>.</summary>
+    public async Task WaitForQuietAsync(TimeSpan quiet, TimeSpan timeout)
+    {
+        var last = await MessagesAsync();
+        var since = DateTime.UtcNow;
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow - since < quiet)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the node never went quiet ({last} messages)");
+            await Task.Delay(250);
+            var now = await MessagesAsync();
+            if (now != last) (last, since) = (now, DateTime.UtcNow);
+        }
+    }
+
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (Process.HasExited) throw new InvalidOperationException($"the node exited ({Process.ExitCode}): {Process.Stderr}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}; node log:\n{Tail(Process.Stderr)}");
+            await Task.Delay(250);
+        }
+    }
+
+    public static string Tail(string text, int chars = 4000) => text.Length > chars ? text[^chars..] : text;
+
+    public ValueTask DisposeAsync() => Process.DisposeAsync();
+}

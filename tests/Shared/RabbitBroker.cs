@@ -1,0 +1,31 @@
+using System.Diagnostics;
+
+namespace ActorMonitor.Tests.Shared;
+
+/// <summary>A real RabbitMQ of the tests' own (scripts/rabbitmq), on loopback, on a free port.</summary>
+public sealed class RabbitBroker : IAsyncLifetime
+{
+    public int Port { get; } = Repo.FreePort(alsoFreeAtOffset: 20000);
+
+    public string Url => $"amqp://guest:guest@127.0.0.1:{Port}//";
+
+    public Task InitializeAsync() => RunScriptAsync("start");
+
+    public Task DisposeAsync() => RunScriptAsync("stop");
+
+    public Task StopAsync() => RunScriptAsync("stop");
+
+    public Task StartAsync() => RunScriptAsync("start");
+
+    private async Task RunScriptAsync(string verb)
+    {
+        var psi = new ProcessStartInfo(Repo.Path("scripts", "rabbitmq")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(verb);
+        psi.ArgumentList.Add(Port.ToString());
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"scripts/rabbitmq {verb} {Port} failed: {await stdout}{await stderr}");
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/python3
+"""Sends the end-to-end task mix: successes, failures, retries, revokes, countdowns, expiries,
+chains, groups and custom task-* events. Prints the number of task messages it sent."""
+import datetime
+import uuid
+
+from celery import chain, group
+
+from e2e_tasks import add, app, fail, progress, rejecting, retrying, slow
+
+
+def main():
+    sent = []
+    for i in range(5):
+        sent.append(add.delay(i, i))
+    sent.append(fail.delay("x"))
+    sent.append(retrying.delay(7))
+    sent.append(progress.delay(3))
+    sent.append(rejecting.delay())
+    sent.append(add.apply_async((2, 3), countdown=1))
+    # expired before a worker can run it: the worker announces it revoked (expired=True)
+    sent.append(add.apply_async((4, 4), expires=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)))
+    # revoked by id before it arrives: discarded on receipt with a task-revoked
+    revoked_id = "revoke-me-" + uuid.uuid4().hex[:8]
+    app.control.revoke(revoked_id)
+    sent.append(add.apply_async((5, 5), task_id=revoked_id))
+    sent.append(chain(add.s(1, 2), add.s(3), add.s(4)).apply_async())
+    sent.append(group(add.s(i, 10) for i in range(3)).apply_async())
+    sent.append(slow.delay(0.2))
+    print(len(sent), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Celery tasks for ActorMonitor's end-to-end tests (run by real workers: celery -A e2e_tasks worker -E)."""
+import os
+import time
+
+from celery import Celery
+from celery.exceptions import Reject
+
+app = Celery("e2e_tasks", broker=os.environ.get("E2E_BROKER", "amqp://guest:guest@127.0.0.1:5672//"))
+app.conf.update(
+    task_send_sent_event=True,      # clients publish task-sent
+    worker_send_task_events=True,
+    task_default_queue="e2e.tasks",
+    broker_connection_retry_on_startup=True,
+)
+
+
+@app.task
+def add(x, y):
+    return x + y
+
+
+@app.task
+def fail(x):
+    raise ValueError("boom %r" % (x,))
+
+
+@app.task(bind=True, max_retries=2)
+def retrying(self, x):
+    if self.request.retries < 2:
+        raise self.retry(exc=KeyError("again"), countdown=0.1)
+    return x
+
+
+@app.task(bind=True)
+def progress(self, steps):
+    for i in range(steps):
+        self.send_event("task-progress", current=i + 1, total=steps)
+    return steps
+
+
+@app.task(bind=True, acks_late=True)
+def rejecting(self):
+    raise Reject("no thanks", requeue=False)
+
+
+@app.task
+def slow(seconds):
+    time.sleep(seconds)
+    return seconds
