@@ -9,20 +9,22 @@ using ActorMonitor.Bench;
 //   bare    - the bare sharding ceiling: the same decoded events told, with the same flow control,
 //             to sharded entities that only count them, events/s
 // Prints one line: "MODE events=N seconds=S events_per_s=R".
+//   live BROKER_URL / live-bare BROKER_URL - sustained ingest from RabbitMQ (see LiveIngest)
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: ActorMonitor.Bench decode|inline|replay|bare CAPTURE");
+    Console.Error.WriteLine("usage: ActorMonitor.Bench decode|inline|replay|bare CAPTURE | live|live-bare CAPTURE BROKER_URL");
     return 2;
 }
 // The capture is read into memory first (not timed): the runs measure the pipeline, not the disk.
 var bytes = File.ReadAllBytes(args[1]);
-var lines = args[0] == "replay" ? [] : System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
+var lines = args[0] is "replay" or "live" or "live-bare" ? [] : System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
 var result = args[0] switch
 {
     "decode" => Modes.Decode(lines),
     "inline" => Modes.Inline(lines),
     "replay" => await Modes.ReplayAsync(bytes),
     "bare" => await Modes.BareAsync(lines),
+    "live" or "live-bare" => await LiveIngest.RunAsync(args[0], args[2], bytes),
     _ => throw new ArgumentException("unknown mode " + args[0]),
 };
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
