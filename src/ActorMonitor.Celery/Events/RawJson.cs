@@ -69,17 +69,51 @@ public static class RawJson
         }
     }
 
-    /// <summary>Python's float repr: shortest round trip, always with a '.0' or an exponent.</summary>
+    /// <summary>
+    /// Python's float repr: the shortest round-trip digits, positional when the decimal exponent
+    /// is in [-4, 16), else scientific with a signed, at least two-digit exponent.
+    /// </summary>
     public static string PythonFloatRepr(double d)
     {
-        if (d == Math.Floor(d) && Math.Abs(d) < 1e16) return d.ToString("F1", CultureInfo.InvariantCulture);
-        var r = d.ToString("R", CultureInfo.InvariantCulture);
-        if (r.Contains('E'))
+        if (d == 0) return double.IsNegative(d) ? "-0.0" : "0.0";
+        var r = Math.Abs(d).ToString("R", CultureInfo.InvariantCulture);
+        var e = 0;
+        var ePos = r.IndexOf('E');
+        if (ePos >= 0)
         {
-            var parts = r.Split('E');
-            var exp = int.Parse(parts[1], CultureInfo.InvariantCulture);
-            return parts[0] + "e" + (exp < 0 ? "-" : "+") + Math.Abs(exp).ToString("00", CultureInfo.InvariantCulture);
+            e = int.Parse(r[(ePos + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            r = r[..ePos];
         }
-        return r;
+        var point = r.IndexOf('.');
+        var intLen = point < 0 ? r.Length : point;
+        var digits = r.Replace(".", "");
+        while (digits.Length > 1 && digits[0] == '0')
+        {
+            digits = digits[1..];
+            intLen--;
+        }
+        digits = digits.TrimEnd('0');
+        if (digits.Length == 0) digits = "0";
+        var exp10 = intLen - 1 + e; // decimal exponent of the first digit
+        string text;
+        if (exp10 is >= -4 and < 16)
+        {
+            if (exp10 >= 0)
+            {
+                var padded = digits.PadRight(exp10 + 1, '0');
+                var frac = padded.Length > exp10 + 1 ? padded[(exp10 + 1)..] : "0";
+                text = padded[..(exp10 + 1)] + "." + frac;
+            }
+            else
+            {
+                text = "0." + new string('0', -exp10 - 1) + digits;
+            }
+        }
+        else
+        {
+            text = digits[0] + (digits.Length > 1 ? "." + digits[1..] : "") + "e" + (exp10 < 0 ? "-" : "+") +
+                   Math.Abs(exp10).ToString("00", CultureInfo.InvariantCulture);
+        }
+        return d < 0 ? "-" + text : text;
     }
 }
