@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """Celery's own EventReceiver + State listening live beside an ActorMonitor node: the reference.
 
-Usage: reference_consumer.py BROKER_URL OUT.json
-Prints "ready" once its queue consumes; on SIGTERM writes State in the oracle's schema to OUT.
+Usage: reference_consumer.py BROKER_URL OUT.json [STOP_AFTER_TYPE]
+(with STOP_AFTER_TYPE it also stops by itself once an event of that type arrived)
+Prints "ready" once its queue consumes; on SIGTERM writes State in the oracle's schema to OUT,
+plus "received": every message body exactly as json.loads gave it, in arrival order, with its
+routing key and headers.
 """
+import copy
 import json
 import signal
 import sys
@@ -14,9 +18,28 @@ from celery.events.receiver import EventReceiver
 from celery.events.state import State
 
 
+RECEIVED = []
+STOP_AFTER = sys.argv[3] if len(sys.argv) > 3 else None
+
+
 class Receiver(EventReceiver):
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
         print("ready", flush=True)
+
+    def get_consumers(self, Consumer, channel):
+        return [Consumer(queues=[self.queue], callbacks=[self._record], no_ack=True, accept=self.accept)]
+
+    def _record(self, body, message):
+        RECEIVED.append({"routing_key": message.delivery_info.get("routing_key"),
+                         "headers": dict(message.headers or {}),
+                         "content_type": message.content_type,
+                         "content_encoding": message.content_encoding,
+                         "delivery_mode": message.properties.get("delivery_mode"),
+                         "body": json.dumps(copy.deepcopy(body))})  # re-serialized as kombu would: key order kept
+        self._receive(body, message)
+        events = body if isinstance(body, list) else [body]
+        if STOP_AFTER and any(isinstance(e, dict) and e.get("type") == STOP_AFTER for e in events):
+            self.should_stop = True
 
 
 def task_view(t):
@@ -62,6 +85,7 @@ def main():
         "workers": {h: worker_view(w, as_of) for h, w in state.workers.items()},
         "alive_workers": sorted(w.hostname for w in state.workers.values() if w.heartbeats and as_of < w.heartbeat_expires),
         "tasks_by_time": [u for u, _ in state.tasks_by_time()],
+        "received": RECEIVED,
     }
     with open(out, "w") as f:
         json.dump(result, f, indent=1, sort_keys=True, default=str)
