@@ -34,6 +34,7 @@ public static class Program
         root.Subcommands.Add(Capture());
         root.Subcommands.Add(Publish());
         root.Subcommands.Add(Dump());
+        root.Subcommands.Add(Simulate());
         return root;
     }
 
@@ -111,6 +112,23 @@ public static class Program
         var cmd = new Command("dump", "Print every event live, one line each, as `celery events --dump` does.");
         foreach (var o in options.All) cmd.Options.Add(o);
         cmd.SetAction(async (parse, ct) => await BrokerCommands.DumpAsync(options.Hocon(parse), DataOut, ct));
+        return cmd;
+    }
+
+    private static Command Simulate()
+    {
+        var options = new NodeOptions(node: false);
+        var workers = new Option<int>("--workers") { Description = "simulated workers", DefaultValueFactory = _ => 4 };
+        var rate = new Option<double>("--rate") { Description = "tasks per second", DefaultValueFactory = _ => 10 };
+        var duration = new Option<double?>("--duration") { Description = "seconds to run (default: until Ctrl-C)" };
+        var failures = new Option<double>("--failure-rate") { Description = "fraction of tasks that fail, 0..1", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("simulate", "A fleet of simulated Celery workers and a client publishing events, for demos and load.")
+        {
+            workers, rate, duration, failures,
+        };
+        foreach (var o in options.All) cmd.Options.Add(o);
+        cmd.SetAction(async (parse, ct) => await SimulateCommand.RunAsync(options.Hocon(parse), parse.GetValue(workers), parse.GetValue(rate),
+            parse.GetValue(duration), parse.GetValue(failures), ct));
         return cmd;
     }
 
