@@ -130,6 +130,52 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task Capture_records_and_dump_prints_what_publish_sends()
+    {
+        var source = Corpus.Capture("real-mixed-1");
+        var lines = File.ReadAllLines(source).Where(l => l.Trim().Length > 0).ToArray();
+        var recorded = Path.Combine(Path.GetTempPath(), $"capture-{Guid.NewGuid():N}.jsonl");
+        await using var capture = ChildProcess.Actormonitor("capture", "capture", recorded, "8", "--broker", broker.Url);
+        await using var dump = ChildProcess.Actormonitor("dump", "dump", "--broker", broker.Url);
+        // Each says on stderr when its queue is bound: from then on it misses nothing.
+        await Task.WhenAll(WaitForStderrAsync(dump, "dumping events"), WaitForStderrAsync(capture, "capturing into"));
+        Assert.Equal(0, (await Cli.RunAsync("publish", source, "--broker", broker.Url)).ExitCode);
+
+        await dump.WaitForStdoutLineAsync(l => l.StartsWith("w1@demo-1 [") && l.Contains("] shutdown: "), TimeSpan.FromSeconds(30)); // the capture's last message
+        Assert.Equal(0, await capture.TerminateAfterExitAsync(TimeSpan.FromSeconds(30)));
+        var got = File.ReadAllLines(recorded);
+        Assert.Equal(lines.Length, got.Length);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            using var want = JsonDocument.Parse(lines[i]);
+            using var have = JsonDocument.Parse(got[i]);
+            foreach (var key in new[] { "routing_key", "body" })
+                Assert.Equal(want.RootElement.GetProperty(key).GetString(), have.RootElement.GetProperty(key).GetString());
+            Assert.Equal(want.RootElement.GetProperty("headers").GetProperty("hostname").GetString(), have.RootElement.GetProperty("headers").GetProperty("hostname").GetString());
+            Assert.Equal(1, have.RootElement.GetProperty("properties").GetProperty("delivery_mode").GetInt32());
+            Assert.True(have.RootElement.GetProperty("local_received").GetDouble() > 1.7e9);
+        }
+
+        await dump.TerminateAsync(TimeSpan.FromSeconds(30));
+        var dumped = dump.Stdout.Split('\n');
+        Assert.Contains(dumped, l => l.StartsWith("w1@demo-1 [") && l.Contains("] started: "));
+        Assert.Contains(dumped, l => l.StartsWith("w1@demo-1 [") && l.Contains("] shutdown: "));
+        Assert.Contains(dumped, l => l.Contains("] task received: tasks.add(") && l.Contains(" args=(1, 2) kwargs={} clock="));
+        Assert.Contains(dumped, l => l.Contains("] task progress: "));
+        File.Delete(recorded);
+    }
+
+    private static async Task WaitForStderrAsync(ChildProcess p, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!p.Stderr.Contains(text))
+        {
+            if (DateTime.UtcNow > deadline || p.HasExited) throw new TimeoutException($"{p.Name}: {p.Stderr}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task A_burst_of_125000_messages_is_applied_in_full_with_default_settings()
     {
         var capture = Path.Combine(Path.GetTempPath(), $"burst-{Guid.NewGuid():N}.jsonl");

@@ -27,7 +27,7 @@ public static class BrokerCommands
                 var record = new CaptureRecord(ea.RoutingKey, HeadersJson(ea.BasicProperties), PropertiesJson(ea.BasicProperties), ea.Body.ToArray(), localReceived);
                 file.WriteLine(record.ToJsonLine());
                 count++;
-            }, ct, TimeSpan.FromSeconds(seconds));
+            }, ct, TimeSpan.FromSeconds(seconds), $"actormonitor: capturing into {outPath} for {seconds} s");
             await file.FlushAsync(ct);
             Console.Error.WriteLine($"actormonitor: captured {count} messages into {outPath}");
             return 0;
@@ -41,7 +41,6 @@ public static class BrokerCommands
             var rules = new ReceiverRules(() => UtcOffset.Local(DateTimeOffset.UtcNow));
             var dumper = new EventDumper();
             await using var writer = new StreamWriter(output, new UTF8Encoding(false)) { AutoFlush = true };
-            Console.Error.WriteLine("actormonitor: dumping events; Ctrl-C stops");
             await ListenAsync(settings, channel, (ea, localReceived) =>
             {
                 var decoded = decoder.Decode(ea.Body.Span);
@@ -52,7 +51,7 @@ public static class BrokerCommands
                 }
                 foreach (var r in decoded.Rejections)
                     Console.Error.WriteLine($"actormonitor: rejected a message on {ea.RoutingKey}: {r}");
-            }, ct, null);
+            }, ct, null, "actormonitor: dumping events; Ctrl-C stops");
             return 0;
         }, ct);
 
@@ -132,7 +131,8 @@ public static class BrokerCommands
     }
 
     /// <summary>A queue of this command's own (exclusive, gone with it) bound to every routing key.</summary>
-    private static async Task ListenAsync(EventQueueSettings settings, IChannel channel, Action<BasicDeliverEventArgs, double> onMessage, CancellationToken ct, TimeSpan? duration)
+    /// <param name="ready">Printed on standard error once the queue is bound and consumed: from then on nothing is missed.</param>
+    private static async Task ListenAsync(EventQueueSettings settings, IChannel channel, Action<BasicDeliverEventArgs, double> onMessage, CancellationToken ct, TimeSpan? duration, string ready)
     {
         var queue = await channel.QueueDeclareAsync($"{settings.Prefix}.{Guid.NewGuid()}", durable: false, exclusive: true, autoDelete: true, cancellationToken: ct);
         await channel.QueueBindAsync(queue.QueueName, settings.EventExchange, "#", cancellationToken: ct);
@@ -143,6 +143,7 @@ public static class BrokerCommands
             return Task.CompletedTask;
         };
         await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer, ct);
+        Console.Error.WriteLine(ready);
         if (duration is { } d) await Task.Delay(d, ct);
         else await Task.Delay(Timeout.Infinite, ct);
     }
