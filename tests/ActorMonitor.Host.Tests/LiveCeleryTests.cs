@@ -56,13 +56,24 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
         {
             await client.WaitForStdoutLineAsync(l => int.TryParse(l, out _), TimeSpan.FromSeconds(60));
         }
-        await node.WaitUntilAsync(async () =>
+        // Done when all 19 tasks left PENDING and RECEIVED (which final state each reaches depends on
+        // the pool and on arrival order; the reference judges that).
+        var lastStates = "";
+        try
         {
-            using var s = await node.StateAsync();
-            var tasks = s.RootElement.GetProperty("tasks").EnumerateObject().ToList();
-            return tasks.Count >= 19 && tasks.All(t => t.Value.GetProperty("state").GetString() is "SUCCESS" or "FAILURE" or "REVOKED" or "RETRY" or "STARTED" or "REJECTED")
-                   && tasks.Count(t => t.Value.GetProperty("state").GetString() == "SUCCESS") >= 13;
-        }, TimeSpan.FromSeconds(90), "the task mix to finish");
+            await node.WaitUntilAsync(async () =>
+            {
+                using var s = await node.StateAsync();
+                var tasks = s.RootElement.GetProperty("tasks").EnumerateObject().ToList();
+                lastStates = string.Join(", ", tasks.Select(t => $"{t.Value.GetProperty("name").GetString()}={t.Value.GetProperty("state").GetString()}"));
+                return tasks.Count >= 19 && tasks.All(t => t.Value.GetProperty("state").GetString() is not ("PENDING" or "RECEIVED"));
+            }, TimeSpan.FromSeconds(90), "the task mix to finish");
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine("task states: " + lastStates);
+            throw;
+        }
 
         Assert.Equal(0, await w1.TerminateAsync(TimeSpan.FromSeconds(60))); // warm shutdown: worker-offline
         Assert.Equal(0, await w2.TerminateAsync(TimeSpan.FromSeconds(60)));

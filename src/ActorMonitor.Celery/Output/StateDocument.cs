@@ -62,18 +62,7 @@ public sealed record StateDocument(
             ["worker"] = () => { if (t.Worker is null) w.WriteNullValue(); else w.WriteStringValue(t.Worker); },
             ["children"] = () => WriteStrings(w, t.Children),
         };
-        foreach (var kv in t.Fields)
-        {
-            var raw = kv.Value;
-            props[kv.Key] = () => w.WriteRawValue(raw ?? "null", skipInputValidation: true);
-        }
-        w.WriteStartObject();
-        foreach (var (name, write) in props)
-        {
-            w.WritePropertyName(name);
-            write();
-        }
-        w.WriteEndObject();
+        WriteSorted(w, props, t.Fields);
     }
 
     public static void WriteWorker(Utf8JsonWriter w, WorkerSnapshot wk)
@@ -88,7 +77,13 @@ public sealed record StateDocument(
                 w.WriteEndArray();
             },
         };
-        foreach (var kv in wk.Fields)
+        WriteSorted(w, props, wk.Fields);
+    }
+
+    // One object, keys sorted as json.dump(sort_keys=True): the typed properties and the raw fields.
+    private static void WriteSorted(Utf8JsonWriter w, SortedDictionary<string, Action> props, IEnumerable<KeyValuePair<string, string?>> rawFields)
+    {
+        foreach (var kv in rawFields)
         {
             var raw = kv.Value;
             props[kv.Key] = () => w.WriteRawValue(raw ?? "null", skipInputValidation: true);
