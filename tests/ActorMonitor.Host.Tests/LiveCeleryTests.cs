@@ -57,22 +57,26 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
             await client.WaitForStdoutLineAsync(l => int.TryParse(l, out _), TimeSpan.FromSeconds(60));
         }
         // Done when all 19 tasks left PENDING and RECEIVED (which final state each reaches depends on
-        // the pool and on arrival order; the reference judges that).
+        // the pool and on arrival order; the reference judges that), or when no task changed for 10 s:
+        // a Celery worker now and then keeps a countdown task RECEIVED until its warm shutdown, and
+        // the reference sees that too.
         var lastStates = "";
+        var since = DateTime.UtcNow;
         try
         {
             await node.WaitUntilAsync(async () =>
             {
                 using var s = await node.StateAsync();
                 var tasks = s.RootElement.GetProperty("tasks").EnumerateObject().ToList();
-                lastStates = string.Join(", ", tasks.Select(t => $"{t.Value.GetProperty("name").GetString()}={t.Value.GetProperty("state").GetString()}"));
-                return tasks.Count >= 19 && tasks.All(t => t.Value.GetProperty("state").GetString() is not ("PENDING" or "RECEIVED"));
+                var states = string.Join(", ", tasks.Select(t => $"{t.Value.GetProperty("name").GetString()}{t.Value.GetProperty("args")}={t.Value.GetProperty("state").GetString()}"));
+                if (states != lastStates) (lastStates, since) = (states, DateTime.UtcNow); // heartbeats go on: watch the tasks
+                var settled = tasks.All(t => t.Value.GetProperty("state").GetString() is not ("PENDING" or "RECEIVED"));
+                return tasks.Count >= 19 && (settled || DateTime.UtcNow - since > TimeSpan.FromSeconds(10));
             }, TimeSpan.FromSeconds(90), "the task mix to finish");
         }
-        catch (TimeoutException)
+        finally
         {
             output.WriteLine("task states: " + lastStates);
-            throw;
         }
 
         Assert.Equal(0, await w1.TerminateAsync(TimeSpan.FromSeconds(60))); // warm shutdown: worker-offline
@@ -92,7 +96,7 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
         // The run exercised what it claims to.
         var tasksByState = ours.RootElement.GetProperty("tasks").EnumerateObject().GroupBy(t => t.Value.GetProperty("state").GetString()).ToDictionary(g => g.Key!, g => g.Count());
         output.WriteLine(string.Join(", ", tasksByState.Select(kv => $"{kv.Key}={kv.Value}")));
-        Assert.True(tasksByState.GetValueOrDefault("SUCCESS") >= 13);
+        Assert.True(tasksByState.GetValueOrDefault("SUCCESS") >= 11); // 14 adds less 2 revoked and, at times, one countdown left RECEIVED
         Assert.True(tasksByState.GetValueOrDefault("FAILURE") >= 1);
         Assert.True(tasksByState.GetValueOrDefault("REVOKED") >= 2);
         Assert.Contains("e2e_tasks.progress", ours.RootElement.GetProperty("task_types").EnumerateArray().Select(e => e.GetString()));

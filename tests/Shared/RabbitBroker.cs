@@ -11,7 +11,12 @@ public sealed class RabbitBroker : IAsyncLifetime
 
     public Task InitializeAsync() => RunScriptAsync("start");
 
-    public Task DisposeAsync() => RunScriptAsync("stop");
+    public async Task DisposeAsync()
+    {
+        await RunScriptAsync("stop");
+        var data = Repo.Path(".run", $"rabbitmq-{Port}");
+        if (Directory.Exists(data)) Directory.Delete(data, recursive: true); // a test broker leaves nothing behind
+    }
 
     public Task StopAsync() => RunScriptAsync("stop");
 
