@@ -19,7 +19,7 @@ public sealed class BrokerStatus
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
     internal void OnConsumed() => Interlocked.Increment(ref _consumed);
-    internal void OnAcked() => Interlocked.Increment(ref _acked);
+    internal void OnAcked(long messages) => Interlocked.Add(ref _acked, messages);
     internal long OnOverflowed() => Interlocked.Increment(ref _overflowed);
     internal void OnReconnect() => Interlocked.Increment(ref _reconnects);
 }

@@ -113,9 +113,11 @@ public sealed class CeleryEventConsumer
         };
         await channel.BasicConsumeAsync(_queue, autoAck: false, consumer, ct);
 
+        await using var overflowChannel = await connection.CreateChannelAsync(cancellationToken: ct);
         if (_settings.MaxLength is not null || _settings.Ttl is not null)
         {
-            var overflow = new AsyncEventingBasicConsumer(channel);
+            // Its own channel: the event channel's delivery tags must stay one contiguous run (see AckLoopAsync).
+            var overflow = new AsyncEventingBasicConsumer(overflowChannel);
             overflow.ReceivedAsync += (_, ea) =>
             {
                 var n = Status.OnOverflowed();
@@ -124,7 +126,7 @@ public sealed class CeleryEventConsumer
                         _queue, n, ea.BasicProperties.Headers?.TryGetValue("x-first-death-reason", out var r) == true ? Encoding.UTF8.GetString((byte[])r!) : ea.RoutingKey);
                 return Task.CompletedTask;
             };
-            await channel.BasicConsumeAsync(_settings.OverflowQueueName(_queue), autoAck: true, overflow, ct);
+            await overflowChannel.BasicConsumeAsync(_settings.OverflowQueueName(_queue), autoAck: true, overflow, ct);
         }
 
         Status.Connected = true;
@@ -150,15 +152,32 @@ public sealed class CeleryEventConsumer
         await channel.QueueBindAsync(_queue, _settings.EventExchange, "#", cancellationToken: ct);
     }
 
+    /// <summary>
+    /// Acks applied messages. Delivery tags of a channel run 1, 2, 3, … and messages complete out
+    /// of order, so applied tags are held until the run from the lowest unacked one is unbroken,
+    /// then that whole run is acked at once (multiple = true): one ack for many messages, and
+    /// never one for a message that is not applied yet.
+    /// </summary>
     private async Task AckLoopAsync(IChannel channel, long generation, CancellationToken ct)
     {
+        var applied = new SortedSet<ulong>();
+        ulong next = 1;
         try
         {
-            await foreach (var id in _applied.Reader.ReadAllAsync(ct))
+            while (await _applied.Reader.WaitToReadAsync(ct))
             {
-                if (id >> TagBits != generation) continue; // delivered on a channel that is gone: the broker redelivers it
-                await channel.BasicAckAsync((ulong)(id & ((1L << TagBits) - 1)), multiple: false, ct);
-                Status.OnAcked();
+                while (_applied.Reader.TryRead(out var id))
+                    if (id >> TagBits == generation) applied.Add((ulong)(id & ((1L << TagBits) - 1)));
+                    // else: delivered on a channel that is gone; the broker redelivers it
+                ulong upTo = 0, first = next;
+                while (applied.Count > 0 && applied.Min == next)
+                {
+                    applied.Remove(next);
+                    upTo = next++;
+                }
+                if (upTo == 0) continue;
+                await channel.BasicAckAsync(upTo, multiple: true, ct);
+                Status.OnAcked((long)(next - first));
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or RabbitMQ.Client.Exceptions.AlreadyClosedException or ObjectDisposedException)
