@@ -15,8 +15,6 @@ public sealed record CaptureRecord(
     ReadOnlyMemory<byte> Body,
     double? LocalReceived)
 {
-    public string BodyText => Encoding.UTF8.GetString(Body.Span);
-
     /// <summary>The record as one capture line (without the line break).</summary>
     public string ToJsonLine()
     {

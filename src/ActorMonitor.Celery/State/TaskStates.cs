@@ -38,6 +38,4 @@ public static class TaskStates
         "rejected" => Rejected,
         _ => null,
     };
-
-    public static readonly IReadOnlySet<string> ReadyStates = new HashSet<string> { Success, Failure, Revoked };
 }

@@ -27,8 +27,6 @@ public sealed class TaskTimeline
     /// <summary>Every uuid that ever had an event, in order of first appearance.</summary>
     public IReadOnlyList<string> TaskUuids => _tasks;
 
-    public bool Contains(string uuid) => _taskIds.ContainsKey(uuid);
-
     public void Add(long clock, double timestamp, string origin, string uuid)
     {
         var entry = new Entry(clock, timestamp, Intern(origin, _origins, _originIds), Intern(uuid, _tasks, _taskIds));

@@ -27,8 +27,6 @@ public sealed class IngestClient : IAsyncDisposable
         _relay = system.ActorOf(Props.Create(() => new AppliedRelay(this, onApplied)));
     }
 
-    public long InFlight => Interlocked.Read(ref _inFlight);
-
     /// <summary>Waits for room in the window, then hands the message to the receiver; returns its delivery id.</summary>
     public ValueTask<long> SendAsync(string routingKey, DecodedMessage message, double? localReceived = null, CancellationToken ct = default) =>
         SendAsync(routingKey, message, localReceived, Interlocked.Increment(ref _nextId), ct);
