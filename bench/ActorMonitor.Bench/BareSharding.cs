@@ -53,7 +53,7 @@ public static class BareSharding
             .Select(r => decoder.Decode(r!.Body).Events).ToArray();
         var events = messages.Sum(m => (long)m.Count);
 
-        var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.receiver.utcoffset = 0\n" + Environment.GetEnvironmentVariable("BENCH_HOCON")));
+        var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.receiver.utcoffset = 0\nactormonitor.journal = memory\n" + Environment.GetEnvironmentVariable("BENCH_HOCON")));
         try
         {
             var settings = MonitorSettings.FromConfig(system.Settings.Config);

@@ -19,7 +19,7 @@ public static class LiveIngest
     public static async Task<BenchResult> RunAsync(string mode, string brokerUrl, byte[] capture)
     {
         var queueName = $"celeryev.bench-{Guid.NewGuid():N}";
-        var hocon = $"actormonitor.broker.url = \"{brokerUrl}\"\nactormonitor.event-queue.node-id = \"{queueName["celeryev.".Length..]}\"\nactormonitor.receiver.utcoffset = 0\nactormonitor.broker.wakeup-workers = off\nactormonitor.event-queue.expires = 600\n"
+        var hocon = $"actormonitor.broker.url = \"{brokerUrl}\"\nactormonitor.event-queue.node-id = \"{queueName["celeryev.".Length..]}\"\nactormonitor.receiver.utcoffset = 0\nactormonitor.broker.wakeup-workers = off\nactormonitor.event-queue.expires = 600\nactormonitor.journal = memory\n"
                     + Environment.GetEnvironmentVariable("BENCH_HOCON");
         var config = MonitorConfig.With(hocon);
         var settings = EventQueueSettings.FromConfig(config);

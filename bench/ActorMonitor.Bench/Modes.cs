@@ -58,7 +58,7 @@ public static class Modes
 
     public static async Task<BenchResult> ReplayAsync(byte[] capture)
     {
-        var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.receiver.utcoffset = 0\n" + Environment.GetEnvironmentVariable("BENCH_HOCON")));
+        var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.receiver.utcoffset = 0\nactormonitor.journal = memory\n" + Environment.GetEnvironmentVariable("BENCH_HOCON")));
         try
         {
             var node = await MonitorNode.StartAsync(system);

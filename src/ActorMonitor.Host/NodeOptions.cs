@@ -14,8 +14,16 @@ public sealed class NodeOptions
 
     private readonly List<Mapping> _mappings = [];
 
-    public NodeOptions(bool node)
+    public NodeOptions(bool node, bool stateOnly = false)
     {
+        if (node || stateOnly)
+        {
+            Add("--journal", "ACTORMONITOR_JOURNAL", "actormonitor.journal", Quoted,
+                "where state lives: memory, sqlite:PATH or postgres:CONNECTION_STRING (default: " + (stateOnly ? "memory" : "sqlite:actormonitor.db") + ")");
+            Add("--node-name", "ACTORMONITOR_NODE_NAME", "actormonitor.node-name", Quoted, "this node's stable, unique name: it names its checkpoint journal (default node-1)");
+            Add("--max-tasks-in-memory", "ACTORMONITOR_MAX_TASKS_IN_MEMORY", "actormonitor.state.max-tasks-in-memory", Integer, "live task entities per node before the least recently used passivate (default 10000)");
+            Add("--max-workers-in-memory", "ACTORMONITOR_MAX_WORKERS_IN_MEMORY", "actormonitor.state.max-workers-in-memory", Integer, "live worker entities per node (default 5000)");
+        }
         Broker = Add("--broker", "ACTORMONITOR_BROKER", "actormonitor.broker.url", Quoted, "broker URL (default amqp://guest:guest@127.0.0.1:5672//)");
         if (!node) return;
         Add("--node-id", "ACTORMONITOR_NODE_ID", "actormonitor.event-queue.node-id", Quoted, "shared event queue <prefix>.<node-id> (default: a fresh uuid per node)");

@@ -42,11 +42,12 @@ public static class Program
     {
         var capture = new Argument<string>("CAPTURE") { Description = "capture file (JSON lines, one AMQP message a line)" };
         var asOf = new Option<string?>("--as-of") { Description = "epoch seconds at which 'alive' is judged (default: the last local_received)" };
-        var config = HoconOption();
+        var options = new NodeOptions(node: false, stateOnly: true);
         var cmd = new Command("replay", "Replay a capture through the receiver and the sharded entities; print the state JSON.")
         {
-            capture, asOf, config,
+            capture, asOf,
         };
+        foreach (var o in options.All.Where(o => o.Name != "--broker")) cmd.Options.Add(o);
         cmd.SetAction(async (parse, ct) =>
         {
             var asOfText = parse.GetValue(asOf);
@@ -57,7 +58,9 @@ public static class Program
                     return CliError.Fail($"--as-of must be epoch seconds, not '{asOfText}'");
                 asOfValue = v;
             }
-            return await ReplayCommand.RunAsync(parse.GetValue(capture)!, asOfValue, parse.GetValue(config), DataOut, ct);
+            // A replay keeps its state in memory unless told otherwise.
+            var hocon = "actormonitor.journal = memory\n" + options.Hocon(parse);
+            return await ReplayCommand.RunAsync(parse.GetValue(capture)!, asOfValue, hocon, DataOut, ct);
         });
         return cmd;
     }
@@ -75,9 +78,11 @@ public static class Program
     {
         var url = new Option<string>("--url") { Description = "the node's HTTP endpoint", DefaultValueFactory = _ => "http://127.0.0.1:5555" };
         var asOf = new Option<string?>("--as-of") { Description = "epoch seconds at which 'alive' is judged (default: the last local_received)" };
-        var cmd = new Command("state", "Print a running cluster's state in the schema replay prints.") { url, asOf };
+        var task = new Option<string?>("--task") { Description = "print only this task (the schema of tasks[uuid]); exit code 3 when it is unknown" };
+        var cmd = new Command("state", "Print a running cluster's state in the schema replay prints.") { url, asOf, task };
         cmd.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(task) is { } uuid) return await StateCommand.TaskAsync(parse.GetValue(url)!, uuid, DataOut, ct);
             if (!TryEpoch(parse.GetValue(asOf), out var at)) return CliError.Fail($"--as-of must be epoch seconds, not '{parse.GetValue(asOf)}'");
             return await StateCommand.RunAsync(parse.GetValue(url)!, at, DataOut, ct);
         });

@@ -44,7 +44,11 @@ public sealed class CeleryEventConsumer
     {
         var address = BrokerAddress.Parse(_settings.BrokerUrl);
         var factory = address.CreateFactory("actormonitor " + _queue);
-        await using var ingest = _node.CreateIngestClient(id => _applied.Writer.TryWrite(id));
+        // Acks follow checkpoints: a message is acked once every event in it is durable.
+        await using var ingest = _node.CreateIngestClient(onDurable: ids =>
+        {
+            foreach (var id in ids) _applied.Writer.TryWrite(id);
+        });
         var backoff = _settings.MinBackoff;
         while (!ct.IsCancellationRequested)
         {
@@ -109,7 +113,7 @@ public sealed class CeleryEventConsumer
             Status.OnConsumed();
             // The body is only valid during this handler: decode it now (decoding copies what it keeps).
             var decoded = _decoder.Decode(ea.Body.Span);
-            await ingest.SendAsync(ea.RoutingKey, decoded, null, (generation << TagBits) | (long)ea.DeliveryTag, ct);
+            await ingest.SendAsync(ea.RoutingKey, decoded, null, (generation << TagBits) | (long)ea.DeliveryTag, ct, ea.Redelivered);
         };
         await channel.BasicConsumeAsync(_queue, autoAck: false, consumer, ct);
 
@@ -141,7 +145,9 @@ public sealed class CeleryEventConsumer
     private async Task DeclareAsync(IChannel channel, CancellationToken ct)
     {
         await channel.ExchangeDeclareAsync(_settings.EventExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: ct);
-        var autoDelete = !_settings.Durable;
+        // A shared queue (node-id) must outlive a restart of its nodes: not auto-deleted, only
+        // expired by x-expires once no node consumed it for event_queue_expires.
+        var autoDelete = !_settings.Durable && !_settings.IsShared;
         if (_settings.MaxLength is not null || _settings.Ttl is not null)
         {
             var overflowArgs = new Dictionary<string, object?>();

@@ -1,5 +1,6 @@
 using ActorMonitor.Celery.Events;
 using ActorMonitor.Cluster.Index;
+using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
@@ -14,14 +15,17 @@ public class EventReceiverSpecs : TestKit
     private readonly TestProbe _tasks;
     private readonly TestProbe _workers;
     private readonly TestProbe _index;
+    private readonly TestProbe _keeper;
     private readonly IActorRef _receiver;
 
-    public EventReceiverSpecs()
+    public EventReceiverSpecs() : base(TestConfigs.InMemoryPersistence)
     {
         _tasks = CreateTestProbe();
         _workers = CreateTestProbe();
         _index = CreateTestProbe();
-        _receiver = Sys.ActorOf(EventReceiverActor.Props(_tasks.Ref, _workers.Ref, _index.Ref, () => 0, () => 5000));
+        _keeper = CreateTestProbe();
+        _receiver = Sys.ActorOf(EventReceiverActor.Props(_tasks.Ref, _workers.Ref, _index.Ref, _keeper.Ref, () => 0, () => 5000,
+            CheckpointSettings.Default with { Interval = TimeSpan.FromHours(1) }, ReceiverCheckpoint.Empty));
     }
 
     [Fact]
@@ -44,16 +48,74 @@ public class EventReceiverSpecs : TestKit
         Assert.Equal([true, false], toWorker.Events.Select(e => e.IsTaskHeartbeat));
         Assert.Equal("42", toWorker.Events[1].Fields.Single(f => f.Key == "clock").Value); // forwarded: 41 + 1
 
-        var indexed = _index.ExpectMsg<IndexEvents>();
-        Assert.Equal(["sent", "started", "heartbeat"], indexed.Entries.Select(e => e.Subject));
-
-        // Answered only when both entities acknowledged.
+        // Answered, and indexed, only when both entities acknowledged.
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         _tasks.Reply(new EventsApplied(sent.DeliveryId));
         _tasks.Reply(new EventsApplied(started.DeliveryId));
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        _index.ExpectNoMsg(TimeSpan.FromMilliseconds(10));
         _workers.Reply(new EventsApplied(toWorker.DeliveryId));
         Assert.Equal(77, ExpectMsg<MessageApplied>().DeliveryId);
+        var indexed = _index.ExpectMsg<IndexEvents>();
+        Assert.Equal(["sent", "started", "heartbeat"], indexed.Entries.Select(e => e.Subject));
+    }
+
+    [Fact]
+    public void Events_an_entity_already_applied_are_not_indexed_or_counted_again()
+    {
+        var body = """[{"hostname": "w1@h", "uuid": "a", "timestamp": 11, "clock": 3, "type": "task-started"}, {"hostname": "w1@h", "uuid": "b", "timestamp": 11, "clock": 4, "type": "task-started"}]""";
+        _receiver.Tell(new IngestMessage(1, "task.multi", TestEvents.Message(body)));
+        var a = _tasks.ExpectMsg<ApplyTaskEvent>();
+        var b = _tasks.ExpectMsg<ApplyTaskEvent>();
+        var w = _workers.ExpectMsg<ApplyWorkerEvents>();
+        Assert.NotEqual(0UL, a.Event.Id);
+        _tasks.Reply(new EventsApplied(a.DeliveryId, [a.Event.Id])); // "a" was applied before this delivery
+        _tasks.Reply(new EventsApplied(b.DeliveryId));
+        _workers.Reply(new EventsApplied(w.DeliveryId));
+        ExpectMsg<MessageApplied>();
+        Assert.Equal(["b"], _index.ExpectMsg<IndexEvents>().Entries.Select(e => e.Uuid));
+        _receiver.Tell(GetReceiverStats.Instance);
+        var stats = ExpectMsg<ReceiverStats>();
+        Assert.Equal((1L, 1L, 1L), (stats.AcceptedEvents, stats.DuplicateEvents, stats.Messages));
+    }
+
+    [Fact]
+    public void Messages_are_durable_only_after_the_keeper_commits_and_the_checkpoint_is_journaled()
+    {
+        _receiver.Tell(new IngestMessage(5, "task.multi", TestEvents.Message("[]")));
+        ExpectMsg<MessageApplied>();
+        _receiver.Tell(CheckpointNow.Instance);
+        var checkpoint = _keeper.ExpectMsg<Checkpoint>();
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // nothing is durable before the rows are written
+        _keeper.Reply(new CheckpointFailed(checkpoint.Id, "disk full"));
+        ExpectMsg<Status.Failure>();
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        _receiver.Tell(CheckpointNow.Instance);
+        checkpoint = _keeper.ExpectMsg<Checkpoint>();
+        _keeper.Reply(new CheckpointCommitted(checkpoint.Id));
+        Assert.Equal([5L], ExpectMsg<MessagesDurable>().DeliveryIds);
+        ExpectMsg<CheckpointDone>();
+    }
+
+    [Fact]
+    public void A_redelivery_of_a_counted_message_is_acked_with_the_next_checkpoint_and_not_counted()
+    {
+        const string body = """{"hostname": "w", "timestamp": 1, "type": "worker-heartbeat"}""";
+        _receiver.Tell(new IngestMessage(1, "worker.heartbeat", TestEvents.Message(body)));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        ExpectMsg<MessageApplied>();
+        _receiver.Tell(new IngestMessage(2, "worker.heartbeat", TestEvents.Message(body), Redelivered: true));
+        ExpectMsg<MessageApplied>();
+        _workers.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+
+        _receiver.Tell(CheckpointNow.Instance);
+        _keeper.Reply(new CheckpointCommitted(_keeper.ExpectMsg<Checkpoint>().Id));
+        Assert.Equal([1L, 2L], ExpectMsg<MessagesDurable>().DeliveryIds);
+        ExpectMsg<CheckpointDone>();
+        _receiver.Tell(GetReceiverStats.Instance);
+        var stats = ExpectMsg<ReceiverStats>();
+        Assert.Equal((1L, 1L), (stats.Messages, stats.DuplicateMessages));
     }
 
     [Fact]
@@ -80,13 +142,13 @@ public class EventReceiverSpecs : TestKit
         _receiver.Tell(new IngestMessage(1, "task.started", TestEvents.Message("""{"hostname": "w", "uuid": "a", "timestamp": 1, "type": "task-started"}""")));
         var apply = _tasks.ExpectMsg<ApplyTaskEvent>();
         _workers.ExpectMsg<ApplyWorkerEvents>();
-        _index.ExpectMsg<IndexEvents>();
 
         _receiver.Tell(DrainReceiver.Instance);
         _index.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         _tasks.Reply(new EventsApplied(apply.DeliveryId));
         _workers.Reply(new EventsApplied(apply.DeliveryId));
         ExpectMsg<MessageApplied>();
+        _index.ExpectMsg<IndexEvents>();
         var flush = _index.ExpectMsg<FlushIndex>();
         Assert.Equal(TestActor, flush.ReplyTo);
         Assert.IsType<ReceiverDrained>(flush.Reply);

@@ -1,12 +1,100 @@
+using ActorMonitor.Celery.Durable;
+using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Tasks;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
 public class TaskEntitySpecs : TestKit
 {
-    private IActorRef Entity(string uuid, IActorRef region) => Sys.ActorOf(Props.Create(() => new TaskEntity(uuid, () => region)));
+    private IActorRef Entity(string uuid, IActorRef region, TestProbe? keeper = null, byte[]? row = null)
+    {
+        keeper ??= CreateTestProbe();
+        var entity = Sys.ActorOf(Props.Create(() => new TaskEntity(uuid, () => region, keeper.Ref)));
+        Assert.Equal(uuid, keeper.ExpectMsg<LoadEntity>().Id);
+        keeper.Reply(new RowLoaded(row));
+        return entity;
+    }
+
+    [Fact]
+    public void A_redelivered_event_is_recognised_and_changes_nothing()
+    {
+        var region = CreateTestProbe();
+        var keeper = CreateTestProbe();
+        var task = Entity("u1", region.Ref, keeper);
+        var received = TestEvents.Task("task-received", "u1", 10, "\"name\": \"t.add\"") with { Id = 42 };
+        task.Tell(new ApplyTaskEvent("u1", 1, received, Seq: 1));
+        Assert.Null(ExpectMsg<EventsApplied>().Duplicates);
+        keeper.ExpectMsg<EntityDirty>();
+        task.Tell(new ApplyTaskEvent("u1", 2, TestEvents.Task("task-started", "u1", 11) with { Id = 43 }, Seq: 2));
+        ExpectMsg<EventsApplied>();
+
+        task.Tell(new ApplyTaskEvent("u1", 3, received, Seq: 3)); // the broker redelivers the first
+        Assert.Equal([42UL], ExpectMsg<EventsApplied>().Duplicates);
+        task.Tell(new GetTask("u1"));
+        Assert.Equal("\"STARTED\"", ExpectMsg<TaskReply>().Task!.Field("state"));
+
+        task.Tell(new CollectRow(7), keeper.Ref);
+        var row = keeper.FishForMessage<EntityRow>(_ => true);
+        Assert.Equal((7L, 2L, 1L, 2L), (row.CycleId, row.Task!.EventCount, row.Task.ReceivedCount, row.Task.LastSeq));
+        Assert.Equal(["t.add"], row.TaskNames);
+    }
+
+    [Fact]
+    public void Recovers_from_its_stored_row_and_still_recognises_what_it_applied()
+    {
+        var record = new TaskRecord("u2");
+        record.Apply(TestEvents.Task("task-received", "u2", 10, "\"name\": \"t.mul\", \"args\": \"(2, 3)\"") with { Id = 7 }, 1);
+        record.Apply(TestEvents.Task("task-succeeded", "u2", 12, "\"result\": \"6\"") with { Id = 8 }, 2);
+        var task = Entity("u2", CreateTestProbe().Ref, row: record.ToRow());
+
+        task.Tell(new GetTask("u2"));
+        var restored = ExpectMsg<TaskReply>().Task!;
+        Assert.Equal(record.State.ToSnapshot().Fields, restored.Fields);
+        Assert.Equal("w1@h", restored.Worker);
+        task.Tell(new ApplyTaskEvent("u2", 1, TestEvents.Task("task-succeeded", "u2", 12, "\"result\": \"6\"") with { Id = 8 }));
+        Assert.Equal([8UL], ExpectMsg<EventsApplied>().Duplicates);
+    }
+
+    [Fact]
+    public void Messages_sent_while_the_row_loads_wait_for_it()
+    {
+        var keeper = CreateTestProbe();
+        var task = Sys.ActorOf(Props.Create(() => new TaskEntity("u3", () => ActorRefs.Nobody, keeper.Ref)));
+        keeper.ExpectMsg<LoadEntity>();
+        task.Tell(new GetTask("u3"));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        var record = new TaskRecord("u3");
+        record.Apply(TestEvents.Task("task-received", "u3", 10), 1);
+        keeper.Reply(new RowLoaded(record.ToRow()));
+        Assert.Equal("\"RECEIVED\"", ExpectMsg<TaskReply>().Task!.Field("state"));
+    }
+
+    [Fact]
+    public void A_dirty_entity_told_to_stop_saves_its_row_first()
+    {
+        var keeper = CreateTestProbe();
+        var parent = CreateTestProbe();
+        var task = parent.ChildActorOf(Props.Create(() => new TaskEntity("u4", () => ActorRefs.Nobody, keeper.Ref)));
+        keeper.ExpectMsg<LoadEntity>();
+        keeper.Reply(new RowLoaded(null));
+        Watch(task);
+        task.Tell(new ApplyTaskEvent("u4", 1, TestEvents.Task("task-received", "u4", 10)));
+        ExpectMsg<EventsApplied>();
+        keeper.ExpectMsg<EntityDirty>();
+
+        task.Tell(PassivateEntity.Instance);
+        Assert.IsType<StopEntity>(parent.ExpectMsg<Passivate>().StopMessage);
+        task.Tell(StopEntity.Instance);
+        var save = keeper.ExpectMsg<SaveAndStop>();
+        Assert.Equal("u4", save.Row.Id);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // not stopped before the row is committed
+        keeper.Reply(RowSaved.Instance);
+        ExpectTerminated(task);
+    }
 
     [Fact]
     public void Applies_events_acknowledges_and_answers_queries()

@@ -1,4 +1,5 @@
 using ActorMonitor.Celery.State;
+using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
@@ -7,10 +8,32 @@ namespace ActorMonitor.Cluster.Tests;
 
 public class WorkerEntitySpecs : TestKit
 {
+    private IActorRef Worker(string hostname)
+    {
+        var keeper = CreateTestProbe();
+        var worker = Sys.ActorOf(WorkerEntity.PropsFor(keeper.Ref)(hostname));
+        keeper.ExpectMsg<LoadEntity>();
+        keeper.Reply(new RowLoaded(null));
+        return worker;
+    }
+
+    [Fact]
+    public void A_redelivered_heartbeat_is_not_applied_twice()
+    {
+        var worker = Worker("w1@h");
+        var beat = TestEvents.Worker("worker-heartbeat", 100, "\"freq\": 2.0") with { Id = 5 };
+        worker.Tell(new ApplyWorkerEvents("w1@h", 1, [beat]));
+        Assert.Null(ExpectMsg<EventsApplied>().Duplicates);
+        worker.Tell(new ApplyWorkerEvents("w1@h", 2, [beat]));
+        Assert.Equal([5UL], ExpectMsg<EventsApplied>().Duplicates);
+        worker.Tell(new GetWorker("w1@h", 100));
+        Assert.Equal([100.0], ExpectMsg<WorkerReply>().Worker!.Heartbeats);
+    }
+
     [Fact]
     public void Applies_a_batch_in_order_and_judges_alive_at_the_asked_time()
     {
-        var worker = Sys.ActorOf(WorkerEntity.Props("w1@h"));
+        var worker = Worker("w1@h");
         worker.Tell(new ApplyWorkerEvents("w1@h", 4, [
             TestEvents.Worker("worker-online", 100, "\"freq\": 2.0"),
             TestEvents.Worker("worker-heartbeat", 102, "\"freq\": 2.0, \"active\": 3"),
@@ -28,7 +51,7 @@ public class WorkerEntitySpecs : TestKit
     [Fact]
     public void Offline_for_a_host_never_seen_leaves_no_worker()
     {
-        var worker = Sys.ActorOf(WorkerEntity.Props("gone@h"));
+        var worker = Worker("gone@h");
         worker.Tell(new ApplyWorkerEvents("gone@h", 1, [TestEvents.Worker("worker-offline", 100, hostname: "gone@h")]));
         ExpectMsg<EventsApplied>();
         worker.Tell(new GetWorker("gone@h", 100));
@@ -38,7 +61,7 @@ public class WorkerEntitySpecs : TestKit
     [Fact]
     public void Drift_past_16_seconds_is_logged_once()
     {
-        var worker = Sys.ActorOf(WorkerEntity.Props("w1@h"));
+        var worker = Worker("w1@h");
         var skewed = TestEvents.Worker("worker-heartbeat", 140) with { LocalReceived = 100 };
         EventFilter.Warning(contains: "Substantial drift from w1@h").Expect(1, () =>
         {

@@ -8,20 +8,30 @@ internal sealed class LiveNode : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
 
-    private LiveNode(ChildProcess process, string url)
+    private readonly string? _ownDirectory;
+
+    private LiveNode(ChildProcess process, string url, string? ownDirectory)
     {
         Process = process;
         Url = url;
+        _ownDirectory = ownDirectory;
     }
 
     public ChildProcess Process { get; }
     public string Url { get; }
 
+    /// <summary>Starts a node; unless <paramref name="extra"/> names a --journal, it gets a SQLite file of its own, deleted with it.</summary>
     public static async Task<LiveNode> StartAsync(string brokerUrl, params string[] extra)
     {
         var port = Repo.FreePort();
+        string? own = null;
+        if (!extra.Contains("--journal"))
+        {
+            own = Directory.CreateTempSubdirectory("am-node-").FullName;
+            extra = [.. extra, "--journal", "sqlite:" + Path.Combine(own, "state.db")];
+        }
         var process = ChildProcess.Actormonitor("node", ["run", "--broker", brokerUrl, "--http", $"127.0.0.1:{port}", .. extra]);
-        var node = new LiveNode(process, $"http://127.0.0.1:{port}");
+        var node = new LiveNode(process, $"http://127.0.0.1:{port}", own);
         await node.WaitUntilAsync(async () => (await node.HealthAsync()).Ok, TimeSpan.FromSeconds(60), "the node to be healthy");
         return node;
     }
@@ -77,5 +87,9 @@ internal sealed class LiveNode : IAsyncDisposable
 
     public static string Tail(string text, int chars = 4000) => text.Length > chars ? text[^chars..] : text;
 
-    public ValueTask DisposeAsync() => Process.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Process.DisposeAsync();
+        if (_ownDirectory is not null) Directory.Delete(_ownDirectory, recursive: true);
+    }
 }

@@ -57,7 +57,7 @@ public static class StateComparison
         return a.ValueKind switch
         {
             JsonValueKind.Array => a.GetArrayLength() == b.GetArrayLength() &&
-                                   a.EnumerateArray().Zip(b.EnumerateArray()).All(x => Same(x.First, x.Second)),
+                                   a.EnumerateArray().Zip(b.EnumerateArray()).All(x => Same(x.Item1, x.Item2)),
             JsonValueKind.Object => a.EnumerateObject().Select(p => p.Name).Order().SequenceEqual(b.EnumerateObject().Select(p => p.Name).Order()) &&
                                     a.EnumerateObject().All(p => Same(p.Value, b.GetProperty(p.Name))),
             JsonValueKind.String => a.GetString() == b.GetString(),

@@ -23,6 +23,12 @@ public sealed class CeleryEvent
     public string? Uuid { get; init; }
     public double? UtcOffset { get; init; }
 
+    /// <summary>
+    /// Hash of the event object's bytes as sent: a redelivered event has the same id, so an
+    /// entity recognises an event it already applied.
+    /// </summary>
+    public ulong Id { get; init; }
+
     /// <summary>Event time; the receiver rewrites it by the utcoffset rule.</summary>
     public double? Timestamp { get; set; }
 

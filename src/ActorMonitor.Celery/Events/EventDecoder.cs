@@ -39,6 +39,12 @@ public sealed class EventDecoder
 
     public DecodedMessage Decode(ReadOnlySpan<byte> body)
     {
+        var decoded = DecodeBody(body);
+        return body.Length > MaxBodyBytes ? decoded : decoded with { BodyHash = ContentHash.Of(body) };
+    }
+
+    private DecodedMessage DecodeBody(ReadOnlySpan<byte> body)
+    {
         if (body.Length > MaxBodyBytes)
             return DecodedMessage.Rejected(RejectionCause.TooLarge, $"body of {body.Length} bytes exceeds {MaxBodyBytes}");
         try
@@ -98,6 +104,7 @@ public sealed class EventDecoder
         Rejection? rejection = null;
         var fields = _fields;
         fields.Clear();
+        var objectStart = (int)reader.TokenStartIndex;
 
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
@@ -175,6 +182,7 @@ public sealed class EventDecoder
         var ev = new CeleryEvent(type, fields.ToArray())
         {
             Hostname = hostname, Uuid = uuid, Timestamp = timestamp, UtcOffset = utcoffset, Clock = clock,
+            Id = ContentHash.Of(body[objectStart..(int)reader.BytesConsumed]),
         };
         return Validate(ev, hasHostname, hasUuid, hasTimestamp);
     }

@@ -20,6 +20,26 @@ public sealed class EventIndex
     public TaskTimeline Timeline { get; }
     public IReadOnlyCollection<string> WorkerHostnames => _workers.Keys;
 
+    /// <summary>
+    /// Rebuilds the index after a restart from what the stored rows hold: counters (sums over
+    /// rows), task types, the workers with their pids, and the most recent task-heap marks in
+    /// arrival order (inserted as Celery inserted them).
+    /// </summary>
+    public void Restore(long eventCount, long taskCount, IEnumerable<string> taskTypes,
+        IEnumerable<(string Hostname, string? Pid)> workers, IEnumerable<(Durable.TimelineMark Mark, string Uuid)> marksInArrivalOrder)
+    {
+        EventCount = eventCount;
+        TaskCount = taskCount;
+        foreach (var t in taskTypes) _taskTypes.Add(t);
+        foreach (var (hostname, pid) in workers) _workers[hostname] = (pid, WorkerId(hostname, pid));
+        foreach (var (m, uuid) in marksInArrivalOrder)
+        {
+            var origin = m.IsClientEvent ? m.Hostname
+                : _workers.TryGetValue(m.Hostname, out var w) ? w.Origin : WorkerId(m.Hostname, null);
+            Timeline.Add(m.Clock, m.Timestamp, origin, uuid);
+        }
+    }
+
     private static string WorkerId(string hostname, string? pid) => hostname + "." + Events.RawJson.PythonStr(pid);
 
     public void Apply(IndexEntry e)

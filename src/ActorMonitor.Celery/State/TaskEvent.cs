@@ -13,7 +13,8 @@ public sealed record TaskEvent(
     double Timestamp,
     long Clock,
     double LocalReceived,
-    IReadOnlyList<KeyValuePair<string, string>> Fields)
+    IReadOnlyList<KeyValuePair<string, string>> Fields,
+    ulong Id = 0)
 {
     public bool IsClientEvent => Subject == "sent";
 
@@ -25,5 +26,5 @@ public sealed record TaskEvent(
     }
 
     public static TaskEvent From(CeleryEvent ev) =>
-        new(ev.Uuid!, ev.Subject, ev.Hostname!, ev.Timestamp!.Value, ev.Clock!.Value, ev.LocalReceived, ev.Fields);
+        new(ev.Uuid!, ev.Subject, ev.Hostname!, ev.Timestamp!.Value, ev.Clock!.Value, ev.LocalReceived, ev.Fields, ev.Id);
 }

@@ -112,6 +112,28 @@ public sealed class TaskState
     /// <summary>Celery adds a child to its parent's children (a retried task lists itself).</summary>
     public bool AddChild(string childUuid) => (_children ??= new SortedSet<string>(StringComparer.Ordinal)).Add(childUuid);
 
+    /// <summary>Writes everything <see cref="Read"/> needs to rebuild this task exactly.</summary>
+    public void Write(BinaryWriter w)
+    {
+        w.Write(Exists);
+        Durable.RowFormat.WriteNullable(w, Worker);
+        foreach (var v in _values) Durable.RowFormat.WriteNullable(w, v);
+        var children = Children;
+        w.Write(children.Count);
+        foreach (var c in children) w.Write(c);
+    }
+
+    public static TaskState Read(string uuid, BinaryReader r)
+    {
+        var t = new TaskState(uuid) { Exists = r.ReadBoolean() };
+        t.Worker = Durable.RowFormat.ReadNullable(r);
+        for (var i = 0; i < t._values.Length; i++) t._values[i] = Durable.RowFormat.ReadNullable(r);
+        t._state = RawJson.AsString(t._values[StateIx]);
+        var children = r.ReadInt32();
+        for (var i = 0; i < children; i++) t.AddChild(r.ReadString());
+        return t;
+    }
+
     public TaskSnapshot ToSnapshot() =>
         new(Uuid, FieldNames.Select((n, i) => new KeyValuePair<string, string?>(n, _values[i])).ToArray(), Worker, Children.ToArray());
 }

@@ -5,17 +5,16 @@ namespace ActorMonitor.Celery.State;
 /// kept in a list by "append if later than the last, else insort_right", which is what
 /// tasks_by_time() walks. timetuple ordering is not a total order when zero and non-zero clocks
 /// mix, so the insertion algorithm itself is reproduced, not just a sort key.
-/// Entries are 24-byte structs in a <see cref="BlockList{T}"/>; uuids and origins are interned.
+/// Entries are structs in a <see cref="BlockList{T}"/>; origins are interned, uuids are held by
+/// reference only while their entry is in the bounded list.
 /// </summary>
 public sealed class TaskTimeline
 {
-    private readonly record struct Entry(long Clock, double Timestamp, int Origin, int Task);
+    private readonly record struct Entry(long Clock, double Timestamp, int Origin, string Task);
 
     private readonly BlockList<Entry> _heap = new();
     private readonly List<string> _origins = [];
     private readonly Dictionary<string, int> _originIds = new(StringComparer.Ordinal);
-    private readonly List<string> _tasks = [];
-    private readonly Dictionary<string, int> _taskIds = new(StringComparer.Ordinal);
 
     public TaskTimeline(long maxEntries = long.MaxValue) => MaxEntries = maxEntries;
 
@@ -24,12 +23,9 @@ public sealed class TaskTimeline
 
     public int Count => _heap.Count;
 
-    /// <summary>Every uuid that ever had an event, in order of first appearance.</summary>
-    public IReadOnlyList<string> TaskUuids => _tasks;
-
     public void Add(long clock, double timestamp, string origin, string uuid)
     {
-        var entry = new Entry(clock, timestamp, Intern(origin, _origins, _originIds), Intern(uuid, _tasks, _taskIds));
+        var entry = new Entry(clock, timestamp, Intern(origin, _origins, _originIds), uuid);
         var heaps = _heap.Count;
         if (heaps + 1 > MaxEntries) _heap.RemoveFirst();
         if (heaps > 0 && LessThan(_heap.Last, entry))
@@ -50,12 +46,12 @@ public sealed class TaskTimeline
     /// <summary>tasks_by_time(): newest first, each uuid at its latest heap position.</summary>
     public IEnumerable<string> TasksByTime(int? limit = null)
     {
-        var seen = new HashSet<int>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var entries = 0;
         foreach (var entry in _heap.Reversed())
         {
             if (limit is { } l && entries++ >= l) yield break; // Celery's islice applies to entries, not tasks
-            if (seen.Add(entry.Task)) yield return _tasks[entry.Task];
+            if (seen.Add(entry.Task)) yield return entry.Task;
         }
     }
 

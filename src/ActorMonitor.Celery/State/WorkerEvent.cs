@@ -12,7 +12,8 @@ public sealed record WorkerEvent(
     double Timestamp,
     double LocalReceived,
     IReadOnlyList<KeyValuePair<string, string>> Fields,
-    bool IsTaskHeartbeat = false)
+    bool IsTaskHeartbeat = false,
+    ulong Id = 0)
 {
     public static WorkerEvent From(CeleryEvent ev)
     {
@@ -23,10 +24,10 @@ public sealed record WorkerEvent(
         };
         foreach (var kv in ev.Fields)
             if (WorkerState.IsCopiedField(kv.Key)) fields.Add(kv);
-        return new WorkerEvent(ev.Subject, ev.Timestamp!.Value, ev.LocalReceived, fields);
+        return new WorkerEvent(ev.Subject, ev.Timestamp!.Value, ev.LocalReceived, fields, Id: ev.Id);
     }
 
     /// <summary>A non-client task event as a heartbeat of the worker that sent it.</summary>
     public static WorkerEvent TaskHeartbeat(CeleryEvent ev) =>
-        new(ev.Subject, ev.Timestamp!.Value, ev.LocalReceived, [], IsTaskHeartbeat: true);
+        new(ev.Subject, ev.Timestamp!.Value, ev.LocalReceived, [], IsTaskHeartbeat: true, Id: ev.Id);
 }

@@ -105,6 +105,25 @@ public sealed class WorkerState
 
     public bool IsAlive(double asOf) => _heartbeats.Count > 0 && asOf < HeartbeatExpires!.Value;
 
+    /// <summary>Writes everything <see cref="Read"/> needs to rebuild this worker exactly.</summary>
+    public void Write(BinaryWriter w)
+    {
+        w.Write(Exists);
+        w.Write(_driftWarned);
+        foreach (var v in _values) Durable.RowFormat.WriteNullable(w, v);
+        w.Write(_heartbeats.Count);
+        foreach (var h in _heartbeats) w.Write(h);
+    }
+
+    public static WorkerState Read(string hostname, BinaryReader r)
+    {
+        var s = new WorkerState(hostname) { Exists = r.ReadBoolean(), _driftWarned = r.ReadBoolean() };
+        for (var i = 0; i < s._values.Length; i++) s._values[i] = Durable.RowFormat.ReadNullable(r);
+        var hearts = r.ReadInt32();
+        for (var i = 0; i < hearts; i++) s._heartbeats.Add(r.ReadDouble());
+        return s;
+    }
+
     public WorkerSnapshot ToSnapshot(double asOf) =>
         new(Hostname, FieldNames.Select((n, i) => new KeyValuePair<string, string?>(n, _values[i])).ToArray(),
             _heartbeats.ToArray(), IsAlive(asOf));

@@ -20,11 +20,12 @@ public sealed class IngestClient : IAsyncDisposable
     private TaskCompletionSource? _room; // completed when in-flight falls to half the window
     private TaskCompletionSource? _idle; // completed when nothing is in flight
 
-    public IngestClient(ActorSystem system, IActorRef receiver, int window, Action<long>? onApplied = null)
+    /// <param name="onDurable">Called with deliveries a checkpoint covers: the moment a broker source may ack them.</param>
+    public IngestClient(ActorSystem system, IActorRef receiver, int window, Action<long>? onApplied = null, Action<IReadOnlyList<long>>? onDurable = null)
     {
         _window = Math.Max(1, window);
         _receiver = receiver;
-        _relay = system.ActorOf(Props.Create(() => new AppliedRelay(this, onApplied)));
+        _relay = system.ActorOf(Props.Create(() => new AppliedRelay(this, onApplied, onDurable)));
     }
 
     /// <summary>Waits for room in the window, then hands the message to the receiver; returns its delivery id.</summary>
@@ -32,7 +33,7 @@ public sealed class IngestClient : IAsyncDisposable
         SendAsync(routingKey, message, localReceived, Interlocked.Increment(ref _nextId), ct);
 
     /// <summary>As above, with the caller's own delivery id (the one <c>onApplied</c> is called with).</summary>
-    public async ValueTask<long> SendAsync(string routingKey, DecodedMessage message, double? localReceived, long deliveryId, CancellationToken ct)
+    public async ValueTask<long> SendAsync(string routingKey, DecodedMessage message, double? localReceived, long deliveryId, CancellationToken ct, bool redelivered = false)
     {
         while (Interlocked.Read(ref _inFlight) >= _window)
         {
@@ -45,7 +46,7 @@ public sealed class IngestClient : IAsyncDisposable
             await wait.WaitAsync(ct);
         }
         Interlocked.Increment(ref _inFlight);
-        _receiver.Tell(new IngestMessage(deliveryId, routingKey, message, localReceived), _relay);
+        _receiver.Tell(new IngestMessage(deliveryId, routingKey, message, localReceived, redelivered), _relay);
         return deliveryId;
     }
 
@@ -84,17 +85,23 @@ public sealed class IngestClient : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private sealed class AppliedRelay(IngestClient client, Action<long>? onApplied) : UntypedActor
+    private sealed class AppliedRelay(IngestClient client, Action<long>? onApplied, Action<IReadOnlyList<long>>? onDurable) : UntypedActor
     {
         protected override void OnReceive(object message)
         {
-            if (message is not MessageApplied m)
+            switch (message)
             {
-                Unhandled(message);
-                return;
+                case MessageApplied m:
+                    onApplied?.Invoke(m.DeliveryId);
+                    client.Applied();
+                    break;
+                case MessagesDurable d:
+                    onDurable?.Invoke(d.DeliveryIds);
+                    break;
+                default:
+                    Unhandled(message);
+                    break;
             }
-            onApplied?.Invoke(m.DeliveryId);
-            client.Applied();
         }
     }
 }

@@ -1,23 +1,28 @@
 using ActorMonitor.Cluster.Index;
+using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.Configuration;
 
 namespace ActorMonitor.Cluster.Hosting;
 
 /// <summary>
-/// One monitor node's actors: the task and worker shard regions, the event index and the
-/// receiver. The ActorSystem must already be a cluster member (see <see cref="MonitorSystem"/>).
+/// One monitor node's actors: the state keeper (rows, checkpoints, live-entity limits), the task
+/// and worker shard regions, the event index and the receiver. The ActorSystem must already be a
+/// cluster member (see <see cref="MonitorSystem"/>). Starting restores the index and the
+/// receiver's counters from the store and the checkpoint journal.
 /// </summary>
 public sealed class MonitorNode
 {
-    private MonitorNode(ActorSystem system, MonitorSettings settings, IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver)
+    private MonitorNode(ActorSystem system, MonitorSettings settings, IStateStore store, IActorRef keeper,
+        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver)
     {
         System = system;
         Settings = settings;
+        Store = store;
+        Keeper = keeper;
         Tasks = tasks;
         Workers = workers;
         Index = index;
@@ -27,6 +32,8 @@ public sealed class MonitorNode
 
     public ActorSystem System { get; }
     public MonitorSettings Settings { get; }
+    public IStateStore Store { get; }
+    public IActorRef Keeper { get; }
     public IActorRef Tasks { get; }
     public IActorRef Workers { get; }
     public IActorRef Index { get; }
@@ -34,29 +41,55 @@ public sealed class MonitorNode
     public StateQueries Queries { get; }
 
     /// <param name="now">The receiver's clock for local_received (epoch seconds); the wall clock by default.</param>
-    public static async Task<MonitorNode> StartAsync(ActorSystem system, Func<double>? now = null)
+    /// <param name="store">The rows' store; by default the one actormonitor.journal names.</param>
+    public static async Task<MonitorNode> StartAsync(ActorSystem system, Func<double>? now = null, IStateStore? store = null)
     {
         var settings = MonitorSettings.FromConfig(system.Settings.Config);
+        store ??= settings.Journal.Kind == StoreKind.Memory ? new MemoryStateStore() : new SqlStateStore(settings.Journal);
+        await Task.Run(store.Initialize);
+
+        var restored = await RecoverCheckpointAsync(system, settings);
+        StoredTotals totals = null!;
+        var eventIndex = await Task.Run(() => IndexRestore.Read(store, settings.MaxTimelineEntries, restored.OtherEvents, out totals));
+
+        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, totals.TaskTypes), "state-keeper");
         var sharding = ClusterSharding.Get(system); // before ClusterShardingSettings.Create: it injects the defaults
         var shardingSettings = ClusterShardingSettings.Create(system);
         var strategy = sharding.DefaultShardAllocationStrategy(shardingSettings);
 
-        var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.Props, shardingSettings,
-            new TaskMessageExtractor(settings.TaskShards), strategy, PoisonPill.Instance);
-        var workers = await sharding.StartAsync(WorkerEntity.TypeName, WorkerEntity.Props, shardingSettings,
-            new WorkerMessageExtractor(settings.WorkerShards), strategy, PoisonPill.Instance);
+        // StopEntity for hand-off too: a dirty entity saves its row before it stops.
+        var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.PropsFor(keeper), shardingSettings,
+            new TaskMessageExtractor(settings.TaskShards), strategy, StopEntity.Instance);
+        var workers = await sharding.StartAsync(WorkerEntity.TypeName, WorkerEntity.PropsFor(keeper), shardingSettings,
+            new WorkerMessageExtractor(settings.WorkerShards), strategy, StopEntity.Instance);
 
-        var index = system.ActorOf(EventIndexActor.Props(), "event-index");
+        var index = system.ActorOf(EventIndexActor.Props(eventIndex), "event-index");
+        var checkpoints = new CheckpointSettings(settings.NodeName, settings.CheckpointInterval, settings.CheckpointMaxMessages, settings.SnapshotEvery);
         var receiver = system.ActorOf(
-            EventReceiverActor.Props(tasks, workers, index, settings.HereUtcOffset, now ?? WallClock),
+            EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
+                restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }),
             "event-receiver");
-        return new MonitorNode(system, settings, tasks, workers, index, receiver);
+        return new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver);
+    }
+
+    /// <summary>Reads the receiver's last checkpoint (the journal actor is stopped again before the receiver starts its own).</summary>
+    private static async Task<ReceiverCheckpoint> RecoverCheckpointAsync(ActorSystem system, MonitorSettings settings)
+    {
+        var journal = system.ActorOf(CheckpointJournal.Props(settings.NodeName, settings.SnapshotEvery), "checkpoint-recovery");
+        try
+        {
+            return (await journal.Ask<LastCheckpoint>(GetLastCheckpoint.Instance, TimeSpan.FromSeconds(60))).State;
+        }
+        finally
+        {
+            await journal.GracefulStop(TimeSpan.FromSeconds(10));
+        }
     }
 
     public static double WallClock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 
     public Celery.Events.EventDecoder CreateDecoder() => new(Settings.MaxBodyBytes, Settings.MaxJsonDepth);
 
-    public IngestClient CreateIngestClient(Action<long>? onApplied = null) =>
-        new(System, Receiver, Settings.IngestWindow, onApplied);
+    public IngestClient CreateIngestClient(Action<long>? onApplied = null, Action<IReadOnlyList<long>>? onDurable = null) =>
+        new(System, Receiver, Settings.IngestWindow, onApplied, onDurable);
 }

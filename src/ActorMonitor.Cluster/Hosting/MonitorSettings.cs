@@ -13,7 +13,15 @@ public sealed record MonitorSettings(
     int MaxJsonDepth,
     int IngestWindow,
     int QueryParallelism,
-    TimeSpan AskTimeout)
+    TimeSpan AskTimeout,
+    string NodeName,
+    Persistence.StoreTarget Journal,
+    int MaxTasksInMemory,
+    int MaxWorkersInMemory,
+    int MaxTimelineEntries,
+    TimeSpan CheckpointInterval,
+    int CheckpointMaxMessages,
+    int SnapshotEvery)
 {
     public static MonitorSettings FromConfig(Config config)
     {
@@ -31,7 +39,27 @@ public sealed record MonitorSettings(
             c.GetInt("receiver.max-json-depth", 32),
             c.GetInt("ingest.window", 2000),
             c.GetInt("query.parallelism", 2000),
-            c.GetTimeSpan("query.ask-timeout", TimeSpan.FromSeconds(30)));
+            c.GetTimeSpan("query.ask-timeout", TimeSpan.FromSeconds(30)),
+            c.GetString("node-name", "node-1"),
+            ParseJournal(c.GetString("journal", "memory")),
+            Positive(c, "state.max-tasks-in-memory", 10_000),
+            Positive(c, "state.max-workers-in-memory", 5_000),
+            Positive(c, "state.max-timeline-entries", 40_000),
+            c.GetTimeSpan("checkpoint.interval", TimeSpan.FromMilliseconds(200)),
+            Positive(c, "checkpoint.max-messages", 4000),
+            Positive(c, "checkpoint.snapshot-every", 100));
+    }
+
+    private static int Positive(Config c, string key, int fallback)
+    {
+        var value = c.GetInt(key, fallback);
+        return value > 0 ? value : throw new ConfigurationException($"actormonitor.{key} must be a positive integer, not {value}");
+    }
+
+    private static Persistence.StoreTarget ParseJournal(string spec)
+    {
+        try { return Persistence.StoreTarget.Parse(spec); }
+        catch (FormatException ex) { throw new ConfigurationException("actormonitor." + ex.Message); }
     }
 
     /// <summary>Celery's "here" utcoffset, evaluated at receive time unless fixed by configuration.</summary>

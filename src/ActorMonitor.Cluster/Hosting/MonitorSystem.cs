@@ -13,7 +13,8 @@ public static class MonitorSystem
     public static async Task<ActorSystem> StartAsync(Config config, TimeSpan? upTimeout = null)
     {
         var name = config.GetString("actormonitor.cluster-name", "actormonitor");
-        var system = ActorSystem.Create(name, config);
+        var journal = Persistence.StoreTarget.Parse(config.GetString("actormonitor.journal", "memory"));
+        var system = ActorSystem.Create(name, Persistence.PersistenceConfig.For(journal).WithFallback(config));
         var cluster = Akka.Cluster.Cluster.Get(system);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.RegisterOnMemberUp(() => up.TrySetResult());

@@ -19,7 +19,6 @@ public sealed record IndexSummary(
     long EventCount,
     long TaskCount,
     IReadOnlyList<string> TaskTypes,
-    IReadOnlyList<string> TaskUuids,
     IReadOnlyList<string> WorkerHostnames,
     IReadOnlyList<string> TasksByTime);
 
@@ -29,10 +28,11 @@ public sealed record IndexSummary(
 /// </summary>
 public sealed class EventIndexActor : ReceiveActor
 {
-    private readonly EventIndex _index = new();
+    private readonly EventIndex _index;
 
-    public EventIndexActor()
+    public EventIndexActor(EventIndex index)
     {
+        _index = index;
         Receive<IndexEvents>(m =>
         {
             foreach (var e in m.Entries) _index.Apply(e);
@@ -42,10 +42,9 @@ public sealed class EventIndexActor : ReceiveActor
             _index.EventCount,
             _index.TaskCount,
             _index.TaskTypes.ToList(),
-            _index.Timeline.TaskUuids.ToList(),
             _index.WorkerHostnames.ToList(),
             _index.Timeline.TasksByTime(m.TasksByTimeLimit).ToList())));
     }
 
-    public static Props Props() => Akka.Actor.Props.Create(() => new EventIndexActor());
+    public static Props Props(EventIndex index) => Akka.Actor.Props.Create(() => new EventIndexActor(index));
 }

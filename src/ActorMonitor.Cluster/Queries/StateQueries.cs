@@ -1,7 +1,9 @@
+using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.Output;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster.Hosting;
 using ActorMonitor.Cluster.Index;
+using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
@@ -10,15 +12,17 @@ using Akka.Actor;
 namespace ActorMonitor.Cluster;
 
 /// <summary>
-/// Read side: cluster-wide figures come from the event index; a task or worker comes from its
-/// entity. Only the full state document (replay, state) reads every entity, with bounded
-/// parallelism.
+/// Read side: cluster-wide figures come from the event index; one task or worker comes from its
+/// entity (restored from its row when it was passivated). The full state document reads the
+/// store after a checkpoint, so it covers every task ever seen, live or passivated.
 /// </summary>
 public sealed class StateQueries(MonitorNode node)
 {
     private TimeSpan Timeout => node.Settings.AskTimeout;
 
     public Task<ReceiverStats> ReceiverStatsAsync() => node.Receiver.Ask<ReceiverStats>(GetReceiverStats.Instance, Timeout);
+
+    public Task<KeeperStats> KeeperStatsAsync() => node.Keeper.Ask<KeeperStats>(GetKeeperStats.Instance, Timeout);
 
     public Task<IndexSummary> IndexSummaryAsync(int? tasksByTimeLimit = null) =>
         node.Index.Ask<IndexSummary>(new GetIndexSummary(tasksByTimeLimit), Timeout);
@@ -32,26 +36,25 @@ public sealed class StateQueries(MonitorNode node)
     /// <summary>Waits until every message handed to the receiver is applied and indexed.</summary>
     public Task DrainAsync(TimeSpan timeout) => node.Receiver.Ask<ReceiverDrained>(DrainReceiver.Instance, timeout);
 
+    /// <summary>Writes every change applied so far and acks what it covers; fails when the store is unavailable.</summary>
+    public Task CheckpointAsync(TimeSpan? timeout = null) =>
+        node.Receiver.Ask<CheckpointDone>(CheckpointNow.Instance, timeout ?? Timeout);
+
     /// <summary>The whole state in the oracle's schema; "alive" judged at <paramref name="asOf"/> (default: the last local_received).</summary>
     public async Task<StateDocument> StateAsync(double? asOf = null, CancellationToken ct = default)
     {
+        await CheckpointAsync();
         var stats = await ReceiverStatsAsync();
         var summary = await IndexSummaryAsync();
         var at = asOf ?? stats.LastLocalReceived ?? MonitorNode.WallClock();
-
-        var tasks = await ReadAllAsync(summary.TaskUuids, TaskAsync, ct);
-        var workers = await ReadAllAsync(summary.WorkerHostnames, h => WorkerAsync(h, at), ct);
+        var (tasks, workers) = await Task.Run(() =>
+        (
+            node.Store.AllTasks().Select(kv => TaskRecord.FromRow(kv.Key, kv.Value).State)
+                .Where(t => t.Exists).Select(t => t.ToSnapshot()).ToList(),
+            node.Store.AllWorkers().Select(kv => WorkerRecord.FromRow(kv.Key, kv.Value).State)
+                .Where(w => w.Exists).Select(w => w.ToSnapshot(at)).ToList()
+        ), ct);
         return new StateDocument(at, stats.Messages, stats.RejectedMessages, summary.EventCount, summary.TaskCount,
             summary.TaskTypes, tasks, workers, summary.TasksByTime);
-    }
-
-    private async Task<List<T>> ReadAllAsync<T>(IReadOnlyList<string> ids, Func<string, Task<T?>> read, CancellationToken ct)
-        where T : class
-    {
-        var results = new T?[ids.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = node.Settings.QueryParallelism, CancellationToken = ct },
-            async (i, _) => results[i] = await read(ids[i]));
-        return results.Where(r => r is not null).ToList()!;
     }
 }

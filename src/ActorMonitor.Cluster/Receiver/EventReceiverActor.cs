@@ -2,6 +2,7 @@ using ActorMonitor.Celery.Events;
 using ActorMonitor.Celery.Receiver;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster.Index;
+using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
@@ -9,18 +10,49 @@ using Akka.Event;
 
 namespace ActorMonitor.Cluster.Receiver;
 
+/// <summary>How the receiver checkpoints: see actormonitor.checkpoint in hocon/actormonitor.conf.</summary>
+public sealed record CheckpointSettings(string NodeName, TimeSpan Interval, int MaxMessages, int SnapshotEvery)
+{
+    public static readonly CheckpointSettings Default = new("node-1", TimeSpan.FromMilliseconds(200), 4000, 100);
+}
+
 /// <summary>
 /// Celery's EventReceiver as an actor: owns the Lamport clock, applies the receiver rules in
-/// message order, and fans each event out to its task and worker entities and to the index.
-/// A message is answered <see cref="MessageApplied"/> only when every entity acknowledged it.
+/// message order, and fans each event out to its task and worker entities. A message is answered
+/// <see cref="MessageApplied"/> when every entity applied it, and, later, <see cref="MessagesDurable"/>
+/// when a checkpoint (the keeper's commit of the changed rows, then this receiver's counters in
+/// its journal) covers it: only then may the source ack it to the broker.
+/// Entities report events they had already applied (a redelivery); those are not counted again.
+/// The index is fed in message order once each message is complete, with new events only.
 /// </summary>
-public sealed class EventReceiverActor : ReceiveActor
+public sealed class EventReceiverActor : UntypedActor, IWithTimers
 {
-    private sealed class InFlight(IActorRef source, long sourceDeliveryId, int remaining)
+    private sealed class Pending(long delivery, IActorRef source, long sourceId, ulong bodyHash, IngestMessage message, IndexEntry[] entries, ulong[] ids)
     {
+        public long Delivery { get; } = delivery;
         public IActorRef Source { get; } = source;
-        public long SourceDeliveryId { get; } = sourceDeliveryId;
-        public int Remaining { get; set; } = remaining;
+        public long SourceId { get; } = sourceId;
+        public ulong BodyHash { get; } = bodyHash;
+        public IngestMessage Message { get; } = message;
+        public IndexEntry[] Entries { get; } = entries;
+        public ulong[] Ids { get; } = ids;
+        public int Remaining { get; set; }
+        public HashSet<ulong>? Duplicates { get; set; }
+
+        /// <summary>A redelivery of a message already counted: acked with the next checkpoint, never counted again.</summary>
+        public bool IsRedelivery { get; init; }
+    }
+
+    private sealed record Cut(long Id, List<Pending> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters);
+
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private sealed record RestartJournal
+    {
+        public static readonly RestartJournal Instance = new();
     }
 
     private readonly ReceiverRules _rules;
@@ -28,59 +60,156 @@ public sealed class EventReceiverActor : ReceiveActor
     private readonly IActorRef _tasks;
     private readonly IActorRef _workers;
     private readonly IActorRef _index;
+    private readonly IActorRef _keeper;
+    private readonly CheckpointSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<long, InFlight> _inFlight = new();
-    private readonly Dictionary<RejectionCause, long> _rejections = new();
+    private readonly Dictionary<long, Pending> _inFlight = new();
+    private readonly Queue<Pending> _order = new(); // index release in message order
+    private readonly List<Pending> _undurable = [];
+    private readonly Dictionary<RejectionCause, long> _rejections;
+    private readonly Dictionary<RejectionCause, bool> _rejectionLogged = new();
+    // Body hashes of the messages counted since two checkpoints ago (hash -> how many).
+    private readonly Dictionary<ulong, int> _recentlyCounted = new();
     private readonly List<IActorRef> _drainWaiters = [];
-    private long _sequence;
-    private long _messages, _rejectedMessages, _acceptedEvents, _rejectedEvents;
+    private readonly List<IActorRef> _checkpointWaiters = [];
+    private IActorRef _journal = ActorRefs.Nobody;
+    private Cut? _cut;
+    private long _cutIds;
+    private long _sequence, _eventSeq;
+    private long _messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _otherEvents, _duplicateEvents, _duplicateMessages;
     private double? _lastLocalReceived;
+    private ulong[] _lastAckedHashes, _previousAckedHashes;
+    private int _checkpointFailures;
 
-    public EventReceiverActor(IActorRef tasks, IActorRef workers, IActorRef index, Func<long> hereUtcOffset, Func<double> now)
+    public EventReceiverActor(IActorRef tasks, IActorRef workers, IActorRef index, IActorRef keeper, Func<long> hereUtcOffset,
+        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored)
     {
         _tasks = tasks;
         _workers = workers;
         _index = index;
+        _keeper = keeper;
         _now = now;
-        _rules = new ReceiverRules(hereUtcOffset);
-
-        Receive<IngestMessage>(Ingest);
-        Receive<EventsApplied>(OnApplied);
-        Receive<DrainReceiver>(_ =>
-        {
-            _drainWaiters.Add(Sender);
-            CompleteDrainIfIdle();
-        });
-        Receive<GetReceiverStats>(_ => Sender.Tell(new ReceiverStats(
-            _messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _rules.Clock.Value,
-            _lastLocalReceived, _inFlight.Count, new Dictionary<RejectionCause, long>(_rejections))));
+        _settings = settings;
+        _rules = new ReceiverRules(hereUtcOffset, new LamportClock(restored.Clock));
+        _messages = restored.Messages;
+        _rejectedMessages = restored.RejectedMessages;
+        _acceptedEvents = restored.AcceptedEvents;
+        _rejectedEvents = restored.RejectedEvents;
+        _otherEvents = restored.OtherEvents;
+        _duplicateEvents = restored.DuplicateEvents;
+        _duplicateMessages = restored.DuplicateMessages;
+        _eventSeq = restored.Seq;
+        _lastLocalReceived = restored.LastLocalReceived;
+        _rejections = new Dictionary<RejectionCause, long>(restored.RejectionsByCause);
+        _lastAckedHashes = restored.AckedBodyHashes;
+        _previousAckedHashes = restored.PreviousAckedBodyHashes;
+        foreach (var h in _lastAckedHashes.Concat(_previousAckedHashes)) Remember(h);
     }
 
-    public static Props Props(IActorRef tasks, IActorRef workers, IActorRef index, Func<long> hereUtcOffset, Func<double> now) =>
-        Akka.Actor.Props.Create(() => new EventReceiverActor(tasks, workers, index, hereUtcOffset, now));
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef tasks, IActorRef workers, IActorRef index, IActorRef keeper, Func<long> hereUtcOffset,
+        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored) =>
+        Akka.Actor.Props.Create(() => new EventReceiverActor(tasks, workers, index, keeper, hereUtcOffset, now, settings, restored));
+
+    protected override void PreStart()
+    {
+        StartJournal();
+        Timers.StartPeriodicTimer("checkpoint", Tick.Instance, _settings.Interval);
+    }
+
+    private void StartJournal() => _journal = Context.Watch(Context.ActorOf(CheckpointJournal.Props(_settings.NodeName, _settings.SnapshotEvery)));
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case IngestMessage m:
+                Ingest(m);
+                break;
+            case EventsApplied a:
+                OnApplied(a);
+                break;
+            case Tick:
+                if (_undurable.Count > 0 || _checkpointWaiters.Count > 0) StartCheckpoint();
+                break;
+            case CheckpointCommitted c when _cut?.Id == c.Id:
+                _journal.Tell(new PersistCheckpoint(c.Id, _cut.State));
+                break;
+            case CheckpointPersisted p when _cut?.Id == p.Id:
+                OnDurable(_cut);
+                break;
+            case CheckpointFailed f when _cut?.Id == f.Id:
+                CheckpointFailedWith(f.Reason);
+                break;
+            case Terminated t when t.ActorRef.Equals(_journal):
+                _journal = ActorRefs.Nobody;
+                if (_cut is not null) CheckpointFailedWith("the checkpoint journal stopped (see the persistence error above)");
+                Timers.StartSingleTimer("restart-journal", RestartJournal.Instance, TimeSpan.FromSeconds(1));
+                break;
+            case RestartJournal:
+                StartJournal();
+                break;
+            case CheckpointNow:
+                _checkpointWaiters.Add(Sender);
+                StartCheckpoint();
+                break;
+            case DrainReceiver:
+                _drainWaiters.Add(Sender);
+                CompleteDrainIfIdle();
+                break;
+            case GetReceiverStats:
+                Sender.Tell(new ReceiverStats(
+                    _messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _rules.Clock.Value,
+                    _lastLocalReceived, _inFlight.Count, new Dictionary<RejectionCause, long>(_rejections))
+                {
+                    OtherEvents = _otherEvents,
+                    DuplicateEvents = _duplicateEvents,
+                    DuplicateMessages = _duplicateMessages,
+                    AwaitingCheckpoint = _undurable.Count + (_cut?.Messages.Count ?? 0),
+                    CheckpointFailures = _checkpointFailures,
+                });
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
 
     private void Ingest(IngestMessage m)
     {
-        _messages++;
+        var hash = m.Message.BodyHash;
+        if (m.Redelivered && hash != 0 && _recentlyCounted.ContainsKey(hash))
+        {
+            // The broker redelivers what it did not see acked (a reconnect, or a restart after a
+            // checkpoint whose acks were lost). This one was counted already: ack it with the
+            // next checkpoint, which also covers the first delivery.
+            _order.Enqueue(new Pending(++_sequence, Sender, m.DeliveryId, 0, m, [], []) { IsRedelivery = true });
+            Release();
+            return;
+        }
+
         var localReceived = m.LocalReceived ?? _now();
         _lastLocalReceived = localReceived;
-        if (m.Message.HasRejections) CountRejections(m);
+        if (m.Message.HasRejections) LogRejections(m);
 
         var delivery = ++_sequence;
-        var pending = 0;
         var events = m.Message.Events;
-        var index = new IndexEntry[events.Count];
+        var entries = new IndexEntry[events.Count];
+        var ids = new ulong[events.Count];
+        var pending = new Pending(delivery, Sender, m.DeliveryId, hash, m, entries, ids);
         Dictionary<string, List<WorkerEvent>>? byWorker = null;
 
         for (var i = 0; i < events.Count; i++)
         {
             var ev = events[i];
             _rules.Apply(ev, localReceived);
-            index[i] = IndexEntry.From(ev);
+            entries[i] = IndexEntry.From(ev);
+            ids[i] = ev.Id;
             if (ev.IsTaskEvent)
             {
-                _tasks.Tell(new ApplyTaskEvent(ev.Uuid!, delivery, TaskEvent.From(ev)));
-                pending++;
+                _tasks.Tell(new ApplyTaskEvent(ev.Uuid!, delivery, TaskEvent.From(ev), ++_eventSeq));
+                pending.Remaining++;
                 if (ev.Subject != "sent") WorkerBatch(ref byWorker, ev.Hostname!).Add(WorkerEvent.TaskHeartbeat(ev));
             }
             else if (ev.IsWorkerEvent)
@@ -88,19 +217,17 @@ public sealed class EventReceiverActor : ReceiveActor
                 WorkerBatch(ref byWorker, ev.Hostname!).Add(WorkerEvent.From(ev));
             }
         }
-        _acceptedEvents += events.Count;
 
         if (byWorker is not null)
             foreach (var (hostname, batch) in byWorker)
             {
                 _workers.Tell(new ApplyWorkerEvents(hostname, delivery, batch));
-                pending++;
+                pending.Remaining++;
             }
 
-        if (index.Length > 0) _index.Tell(new IndexEvents(index));
-
-        if (pending == 0) Sender.Tell(new MessageApplied(m.DeliveryId));
-        else _inFlight[delivery] = new InFlight(Sender, m.DeliveryId, pending);
+        _order.Enqueue(pending);
+        if (pending.Remaining == 0) Release();
+        else _inFlight[delivery] = pending;
     }
 
     private static List<WorkerEvent> WorkerBatch(ref Dictionary<string, List<WorkerEvent>>? byWorker, string hostname)
@@ -112,30 +239,132 @@ public sealed class EventReceiverActor : ReceiveActor
 
     private void OnApplied(EventsApplied a)
     {
-        if (!_inFlight.TryGetValue(a.DeliveryId, out var f)) return;
-        if (--f.Remaining > 0) return;
+        if (!_inFlight.TryGetValue(a.DeliveryId, out var p)) return;
+        if (a.Duplicates is { Count: > 0 } dups) (p.Duplicates ??= []).UnionWith(dups);
+        if (--p.Remaining > 0) return;
         _inFlight.Remove(a.DeliveryId);
-        f.Source.Tell(new MessageApplied(f.SourceDeliveryId));
+        Release();
+    }
+
+    /// <summary>Completes messages in arrival order: counters, index, then they wait for a checkpoint.</summary>
+    private void Release()
+    {
+        while (_order.TryPeek(out var p) && p.Remaining == 0 && !_inFlight.ContainsKey(p.Delivery))
+        {
+            _order.Dequeue();
+            Count(p);
+            p.Source.Tell(new MessageApplied(p.SourceId));
+            _undurable.Add(p);
+        }
+        if (_undurable.Count >= _settings.MaxMessages) StartCheckpoint();
         CompleteDrainIfIdle();
     }
 
-    private void CountRejections(IngestMessage m)
+    private void Count(Pending p)
     {
-        _rejectedMessages++;
+        if (p.IsRedelivery)
+        {
+            _duplicateMessages++;
+            return;
+        }
+        Remember(p.BodyHash);
+        _messages++;
+        var rejections = p.Message.Message.Rejections;
+        if (rejections.Count > 0)
+        {
+            _rejectedMessages++;
+            foreach (var r in rejections)
+            {
+                _rejectedEvents++;
+                _rejections.TryGetValue(r.Cause, out var n);
+                _rejections[r.Cause] = n + 1;
+            }
+        }
+
+        List<IndexEntry>? fresh = null;
+        for (var i = 0; i < p.Entries.Length; i++)
+        {
+            var e = p.Entries[i];
+            if (p.Duplicates is not null && p.Duplicates.Contains(p.Ids[i]) && e.Group is "task" or "worker")
+            {
+                _duplicateEvents++;
+                continue;
+            }
+            _acceptedEvents++;
+            if (e.Group is not ("task" or "worker")) _otherEvents++;
+            (fresh ??= new List<IndexEntry>(p.Entries.Length)).Add(e);
+        }
+        if (fresh is not null) _index.Tell(new IndexEvents(fresh));
+    }
+
+    private void LogRejections(IngestMessage m)
+    {
         foreach (var r in m.Message.Rejections)
         {
-            _rejectedEvents++;
-            _rejections.TryGetValue(r.Cause, out var n);
-            _rejections[r.Cause] = n + 1;
-            if (n == 0)
-                _log.Warning("Rejected a message on routing key [{0}]: {1}. Further rejections for this cause are counted, not logged.",
-                    m.RoutingKey, r);
+            if (_rejectionLogged.ContainsKey(r.Cause)) continue;
+            _rejectionLogged[r.Cause] = true;
+            _log.Warning("Rejected a message on routing key [{0}]: {1}. Further rejections for this cause are counted, not logged.",
+                m.RoutingKey, r);
         }
+    }
+
+    private void StartCheckpoint()
+    {
+        if (_cut is not null || _journal.IsNobody()) return;
+        var messages = _undurable.ToList();
+        _undurable.Clear();
+        var hashes = messages.Where(p => p.BodyHash != 0).Select(p => p.BodyHash).ToArray();
+        var state = new ReceiverCheckpoint(_messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _otherEvents,
+            _duplicateEvents, _duplicateMessages, _rules.Clock.Value, _eventSeq, _lastLocalReceived,
+            new Dictionary<RejectionCause, long>(_rejections), hashes, _lastAckedHashes);
+        // Only those who asked before this cut started are answered by it.
+        _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters]);
+        _checkpointWaiters.Clear();
+        _keeper.Tell(new Checkpoint(_cut.Id));
+    }
+
+    private void OnDurable(Cut cut)
+    {
+        _cut = null;
+        if (_checkpointFailures > 0) _log.Info("Checkpoints succeed again; {0} messages are now acked", cut.Messages.Count);
+        _checkpointFailures = 0;
+        foreach (var h in _previousAckedHashes) Forget(h);
+        _previousAckedHashes = _lastAckedHashes;
+        _lastAckedHashes = cut.State.AckedBodyHashes;
+        foreach (var group in cut.Messages.GroupBy(p => p.Source))
+            group.Key.Tell(new MessagesDurable(group.Select(p => p.SourceId).ToArray()));
+        foreach (var w in cut.Waiters) w.Tell(CheckpointDone.Instance);
+        if (_undurable.Count >= _settings.MaxMessages || _checkpointWaiters.Count > 0) StartCheckpoint();
+    }
+
+    private void CheckpointFailedWith(string reason)
+    {
+        var cut = _cut!;
+        _cut = null;
+        _checkpointFailures++;
+        if (_checkpointFailures == 1)
+            _log.Error("A checkpoint failed ({0}): {1} messages stay unacked and are retried with the next checkpoint.", reason, cut.Messages.Count);
+        _undurable.InsertRange(0, cut.Messages);
+        foreach (var w in cut.Waiters) w.Tell(new Status.Failure(new InvalidOperationException("checkpoint failed: " + reason)));
+    }
+
+    private void Remember(ulong hash)
+    {
+        if (hash == 0) return;
+        _recentlyCounted.TryGetValue(hash, out var n);
+        _recentlyCounted[hash] = n + 1;
+    }
+
+    private void Forget(ulong hash)
+    {
+        if (!_recentlyCounted.TryGetValue(hash, out var n)) return;
+        if (n == 1) _recentlyCounted.Remove(hash);
+        else _recentlyCounted[hash] = n - 1;
     }
 
     private void CompleteDrainIfIdle()
     {
-        if (_inFlight.Count > 0 || _drainWaiters.Count == 0) return;
+        if (_inFlight.Count > 0 || _order.Count > 0 || _drainWaiters.Count == 0) return;
         foreach (var waiter in _drainWaiters) _index.Tell(new FlushIndex(waiter, ReceiverDrained.Instance));
         _drainWaiters.Clear();
     }

@@ -9,8 +9,11 @@ public interface ITaskEntityMessage
     string Uuid { get; }
 }
 
-/// <summary>Apply one task event; the entity answers <see cref="EventsApplied"/> to the sender.</summary>
-public sealed record ApplyTaskEvent(string Uuid, long DeliveryId, TaskEvent Event) : ITaskEntityMessage;
+/// <summary>
+/// Apply one task event (<paramref name="Seq"/>: the receiver's arrival order); the entity
+/// answers <see cref="EventsApplied"/> to the sender.
+/// </summary>
+public sealed record ApplyTaskEvent(string Uuid, long DeliveryId, TaskEvent Event, long Seq = 0) : ITaskEntityMessage;
 
 /// <summary>
 /// Sent by a child task to its parent: add <paramref name="ChildUuid"/> to children, then answer

@@ -23,6 +23,7 @@ public static class RunCommand
         {
             config = MonitorConfig.With(hoconOverrides);
             queue = EventQueueSettings.FromConfig(config);
+            MonitorSettings.FromConfig(config); // refuse a bad journal or limit before starting anything
             http = config.GetString("actormonitor.http.address", "127.0.0.1:5555");
         }
         catch (Exception ex) when (ex is BrokerConfigurationException or ConfigurationException or FormatException)
@@ -48,10 +49,14 @@ public static class RunCommand
             {
                 return CliError.Fail($"cannot serve HTTP on {http}: {ex.GetBaseException().Message}");
             }
-            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http}; queue {consumer.Status.Queue}");
+            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http}; queue {consumer.Status.Queue}; journal {node.Settings.Journal}");
 
             await consumer.RunAsync(stop.Token);
             await web.StopAsync(CancellationToken.None);
+            // Everything applied is written; messages whose acks could not be sent any more are
+            // redelivered to the next consumer and recognised there.
+            try { await node.Queries.CheckpointAsync(TimeSpan.FromSeconds(30)); }
+            catch (Exception ex) { Console.Error.WriteLine($"actormonitor: final checkpoint failed: {ex.GetBaseException().Message}"); }
             return 0;
         }
         finally

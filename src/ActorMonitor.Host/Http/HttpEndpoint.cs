@@ -47,10 +47,20 @@ public static class HttpEndpoint
         app.MapGet("/api/stats", async () =>
         {
             var stats = await node.Queries.ReceiverStatsAsync();
+            var keeper = await node.Queries.KeeperStatsAsync();
             return Results.Json(new
             {
                 messages = stats.Messages, rejected = stats.RejectedMessages, accepted_events = stats.AcceptedEvents,
                 rejected_events = stats.RejectedEvents, clock = stats.Clock, in_flight = stats.InFlight,
+                duplicate_events = stats.DuplicateEvents, duplicate_messages = stats.DuplicateMessages,
+                awaiting_checkpoint = stats.AwaitingCheckpoint, checkpoint_failures = stats.CheckpointFailures,
+                store = new
+                {
+                    journal = node.Settings.Journal.ToString(), live_tasks = keeper.LiveTasks, live_workers = keeper.LiveWorkers,
+                    dirty = keeper.Dirty, commits = keeper.Commits, rows_written = keeper.RowsWritten,
+                    failed_commits = keeper.FailedCommits, passivations = keeper.Passivations, rows_loaded = keeper.RowsLoaded,
+                    last_error = keeper.LastError,
+                },
                 rejections = stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
                 broker = broker is null ? null : new
                 {
@@ -60,13 +70,17 @@ public static class HttpEndpoint
             });
         });
 
-        app.MapGet("/healthcheck", () =>
+        app.MapGet("/healthcheck", async () =>
         {
             var member = Akka.Cluster.Cluster.Get(node.System).SelfMember.Status;
             var clusterOk = member == Akka.Cluster.MemberStatus.Up;
             var brokerOk = broker?.Connected ?? true;
-            var body = $"cluster: {member}; broker: {(broker is null ? "n/a" : brokerOk ? "connected" : "disconnected (" + broker.LastError + ")")}";
-            return clusterOk && brokerOk ? Results.Text("OK " + body) : Results.Text("FAIL " + body, statusCode: 503);
+            var stats = await node.Queries.ReceiverStatsAsync();
+            var journalOk = stats.CheckpointFailures == 0;
+            var keeper = journalOk ? null : await node.Queries.KeeperStatsAsync();
+            var body = $"cluster: {member}; broker: {(broker is null ? "n/a" : brokerOk ? "connected" : "disconnected (" + broker.LastError + ")")}; " +
+                $"journal: {(journalOk ? "writable" : $"failing, {stats.CheckpointFailures} checkpoint(s) in a row ({keeper?.LastError})")}";
+            return clusterOk && brokerOk && journalOk ? Results.Text("OK " + body) : Results.Text("FAIL " + body, statusCode: 503);
         });
 
         await app.StartAsync(ct);

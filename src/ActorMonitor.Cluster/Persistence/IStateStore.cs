@@ -1,0 +1,55 @@
+namespace ActorMonitor.Cluster.Persistence;
+
+/// <summary>One task's stored row: the entity's whole state, plus columns the read side filters and sorts on.</summary>
+public sealed record TaskRow(
+    string Uuid,
+    byte[] Data,
+    long LastSeq,
+    long EventCount,
+    long ReceivedCount,
+    string? Name,
+    string? State,
+    string? Worker,
+    double? Received,
+    double? Started,
+    double? Succeeded,
+    double? Failed,
+    double? Timestamp);
+
+public sealed record WorkerRow(string Hostname, byte[] Data, long EventCount);
+
+/// <summary>What one checkpoint writes, in one transaction.</summary>
+public sealed record StoreCommit(IReadOnlyList<TaskRow> Tasks, IReadOnlyList<WorkerRow> Workers, IReadOnlyCollection<string> TaskTypes)
+{
+    public int Count => Tasks.Count + Workers.Count;
+}
+
+/// <summary>The cluster-wide counters as sums over the stored rows.</summary>
+public sealed record StoredTotals(long TaskEvents, long TaskCount, long WorkerEvents, long MaxSeq, IReadOnlyList<string> TaskTypes);
+
+/// <summary>
+/// Durable task and worker rows. Calls block (the keeper runs them off the actor thread); every
+/// write is one transaction, so the rows and the counters they carry never disagree.
+/// </summary>
+public interface IStateStore : IDisposable
+{
+    StoreTarget Target { get; }
+
+    /// <summary>Creates the tables when missing; safe when several nodes start at once.</summary>
+    void Initialize();
+
+    void Commit(StoreCommit commit);
+
+    IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids);
+
+    IReadOnlyDictionary<string, byte[]> LoadWorkers(IReadOnlyCollection<string> hostnames);
+
+    StoredTotals ReadTotals();
+
+    /// <summary>The rows of the <paramref name="count"/> tasks with the latest events.</summary>
+    IReadOnlyList<KeyValuePair<string, byte[]>> LatestTasks(int count);
+
+    IEnumerable<KeyValuePair<string, byte[]>> AllTasks();
+
+    IEnumerable<KeyValuePair<string, byte[]>> AllWorkers();
+}

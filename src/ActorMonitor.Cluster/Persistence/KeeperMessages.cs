@@ -1,0 +1,79 @@
+using Akka.Actor;
+
+namespace ActorMonitor.Cluster.Persistence;
+
+public enum EntityKind { Task, Worker }
+
+/// <summary>Sent by an entity as it starts: registers it with its node's keeper, answered with <see cref="RowLoaded"/>.</summary>
+public sealed record LoadEntity(EntityKind Kind, string Id);
+
+/// <summary>The entity's stored row, or null when it was never stored (a new entity).</summary>
+public sealed record RowLoaded(byte[]? Data);
+
+/// <summary>The entity changed since its row was last collected; sent once per change of clean to dirty.</summary>
+public sealed record EntityDirty(EntityKind Kind, string Id);
+
+/// <summary>The entity answered a query: it becomes the most recently used.</summary>
+public sealed record EntityTouched(EntityKind Kind, string Id);
+
+/// <summary>Asks a dirty entity for its row; answered with <see cref="EntityRow"/>.</summary>
+public sealed record CollectRow(long CycleId);
+
+/// <summary>A row as the store writes it: a <see cref="TaskRow"/> (with the task names it saw) or a <see cref="WorkerRow"/>.</summary>
+public sealed record EntityRow(EntityKind Kind, string Id, long CycleId, TaskRow? Task, WorkerRow? Worker, IReadOnlyCollection<string> TaskNames);
+
+/// <summary>A dirty entity that must stop: the keeper answers <see cref="RowSaved"/> once its row is committed.</summary>
+public sealed record SaveAndStop(EntityRow Row);
+
+public sealed record RowSaved
+{
+    public static readonly RowSaved Instance = new();
+}
+
+/// <summary>The keeper asks a least recently used, clean entity to passivate.</summary>
+public sealed record PassivateEntity
+{
+    public static readonly PassivateEntity Instance = new();
+}
+
+/// <summary>The shard's stop message (passivation and hand-off): a dirty entity saves its row first.</summary>
+public sealed record StopEntity
+{
+    public static readonly StopEntity Instance = new();
+}
+
+/// <summary>Commit every row changed so far; answered with <see cref="CheckpointCommitted"/> or <see cref="CheckpointFailed"/>.</summary>
+public sealed record Checkpoint(long Id);
+
+public sealed record CheckpointCommitted(long Id);
+
+public sealed record CheckpointFailed(long Id, string Reason);
+
+/// <summary>Answered with <see cref="KeeperStats"/>.</summary>
+public sealed record GetKeeperStats
+{
+    public static readonly GetKeeperStats Instance = new();
+}
+
+public sealed record KeeperStats(
+    int LiveTasks,
+    int LiveWorkers,
+    int Dirty,
+    long Commits,
+    long RowsWritten,
+    long FailedCommits,
+    long Passivations,
+    long RowsLoaded,
+    long LoadsMissed,
+    string? LastError);
+
+internal sealed record CommitDone(IReadOnlyList<(EntityRow Row, long Seq)> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters);
+
+internal sealed record CommitError(Exception Cause, IReadOnlyList<EntityRow> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters);
+
+internal sealed record LoadsDone(EntityKind Kind, IReadOnlyList<(IActorRef Entity, string Id)> Requests, IReadOnlyDictionary<string, byte[]>? Rows, Exception? Error);
+
+internal sealed record RetryCycle
+{
+    public static readonly RetryCycle Instance = new();
+}

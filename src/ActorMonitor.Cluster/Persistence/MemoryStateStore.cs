@@ -1,0 +1,68 @@
+namespace ActorMonitor.Cluster.Persistence;
+
+/// <summary>Rows in process memory: for replays and tests, where nothing has to outlive the process.</summary>
+public sealed class MemoryStateStore : IStateStore
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, TaskRow> _tasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkerRow> _workers = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _types = new(StringComparer.Ordinal);
+
+    public StoreTarget Target => StoreTarget.Memory;
+
+    /// <summary>Makes the next commits throw, as a database that went away would (tests).</summary>
+    public volatile bool Unavailable;
+
+    public int Commits { get; private set; }
+
+    public void Initialize() { }
+
+    public void Commit(StoreCommit commit)
+    {
+        if (Unavailable) throw new InvalidOperationException("the store is unavailable");
+        lock (_gate)
+        {
+            foreach (var t in commit.Tasks) _tasks[t.Uuid] = t;
+            foreach (var w in commit.Workers) _workers[w.Hostname] = w;
+            _types.UnionWith(commit.TaskTypes);
+            Commits++;
+        }
+    }
+
+    public IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids)
+    {
+        lock (_gate)
+            return uuids.Where(_tasks.ContainsKey).Distinct().ToDictionary(u => u, u => _tasks[u].Data);
+    }
+
+    public IReadOnlyDictionary<string, byte[]> LoadWorkers(IReadOnlyCollection<string> hostnames)
+    {
+        lock (_gate)
+            return hostnames.Where(_workers.ContainsKey).Distinct().ToDictionary(h => h, h => _workers[h].Data);
+    }
+
+    public StoredTotals ReadTotals()
+    {
+        lock (_gate)
+            return new StoredTotals(_tasks.Values.Sum(t => t.EventCount), _tasks.Values.Sum(t => t.ReceivedCount),
+                _workers.Values.Sum(w => w.EventCount), _tasks.Count == 0 ? 0 : _tasks.Values.Max(t => t.LastSeq), _types.ToList());
+    }
+
+    public IReadOnlyList<KeyValuePair<string, byte[]>> LatestTasks(int count)
+    {
+        lock (_gate)
+            return _tasks.Values.OrderByDescending(t => t.LastSeq).Take(count).Select(t => KeyValuePair.Create(t.Uuid, t.Data)).ToList();
+    }
+
+    public IEnumerable<KeyValuePair<string, byte[]>> AllTasks()
+    {
+        lock (_gate) return _tasks.Values.Select(t => KeyValuePair.Create(t.Uuid, t.Data)).ToList();
+    }
+
+    public IEnumerable<KeyValuePair<string, byte[]>> AllWorkers()
+    {
+        lock (_gate) return _workers.Values.Select(w => KeyValuePair.Create(w.Hostname, w.Data)).ToList();
+    }
+
+    public void Dispose() { }
+}

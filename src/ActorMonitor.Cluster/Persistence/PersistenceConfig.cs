@@ -1,0 +1,50 @@
+using Akka.Configuration;
+
+namespace ActorMonitor.Cluster.Persistence;
+
+/// <summary>
+/// The Akka.Persistence plugins for a store target: Akka.Persistence.Sql (journal and snapshot
+/// store) on the same SQLite file or PostgreSQL database as the task rows, or the in-memory
+/// plugins for <c>memory</c>.
+/// </summary>
+public static class PersistenceConfig
+{
+    public static Config For(StoreTarget target)
+    {
+        if (target.Kind == StoreKind.Memory)
+            return ConfigurationFactory.ParseString("""
+                akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+                """);
+
+        var provider = target.Kind == StoreKind.Sqlite ? "SQLite.MS" : "PostgreSQL.15";
+        // SQLite has one writer at a time: one journal writer avoids lock contention.
+        var parallelism = target.Kind == StoreKind.Sqlite ? 1 : 3;
+        var cs = Quote(target.ConnectionString);
+        return ConfigurationFactory.ParseString($$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql {
+                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  connection-string = {{cs}}
+                  provider-name = "{{provider}}"
+                  auto-initialize = on
+                  parallelism = {{parallelism}}
+                }
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql {
+                  class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+                  connection-string = {{cs}}
+                  provider-name = "{{provider}}"
+                  auto-initialize = on
+                }
+              }
+            }
+            """);
+    }
+
+    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

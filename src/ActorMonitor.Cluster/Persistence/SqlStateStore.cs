@@ -1,0 +1,205 @@
+using System.Data;
+using System.Data.Common;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace ActorMonitor.Cluster.Persistence;
+
+/// <summary>
+/// Task and worker rows in SQLite (WAL) or PostgreSQL, written by batched multi-row upserts in
+/// one transaction per checkpoint. The same SQL serves both (INSERT ... ON CONFLICT DO UPDATE);
+/// only the column types and the start-up lock differ.
+/// </summary>
+public sealed class SqlStateStore : IStateStore
+{
+    private const int RowsPerStatement = 200;
+
+    private static readonly string[] TaskColumns =
+        ["uuid", "last_seq", "event_count", "received_count", "name", "state", "worker", "received", "started", "succeeded", "failed", "timestamp", "data"];
+
+    private readonly bool _postgres;
+    private readonly object _writeGate = new();
+
+    public SqlStateStore(StoreTarget target)
+    {
+        if (target.Kind == StoreKind.Memory) throw new ArgumentException("a SQL store needs sqlite: or postgres:", nameof(target));
+        Target = target;
+        _postgres = target.Kind == StoreKind.Postgres;
+    }
+
+    public StoreTarget Target { get; }
+
+    private DbConnection Open()
+    {
+        DbConnection c = _postgres ? new NpgsqlConnection(Target.ConnectionString) : new SqliteConnection(Target.ConnectionString);
+        c.Open();
+        if (!_postgres) Execute(c, null, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
+        return c;
+    }
+
+    public void Initialize()
+    {
+        if (!_postgres && Path.GetDirectoryName(Target.Location) is { Length: > 0 } dir) Directory.CreateDirectory(dir);
+        var bigint = _postgres ? "BIGINT" : "INTEGER";
+        var real = _postgres ? "DOUBLE PRECISION" : "REAL";
+        var blob = _postgres ? "BYTEA" : "BLOB";
+        using var c = Open();
+        if (!_postgres) Execute(c, null, "PRAGMA journal_mode=WAL;");
+        using var tx = c.BeginTransaction();
+        // Several nodes starting together would race on CREATE TABLE IF NOT EXISTS in PostgreSQL.
+        if (_postgres) Execute(c, tx, "SELECT pg_advisory_xact_lock(727274001)");
+        Execute(c, tx, $"""
+            CREATE TABLE IF NOT EXISTS am_tasks (
+              uuid TEXT PRIMARY KEY, last_seq {bigint} NOT NULL, event_count {bigint} NOT NULL, received_count {bigint} NOT NULL,
+              name TEXT, state TEXT, worker TEXT, received {real}, started {real}, succeeded {real}, failed {real}, timestamp {real},
+              data {blob} NOT NULL);
+            CREATE INDEX IF NOT EXISTS am_tasks_last_seq ON am_tasks (last_seq);
+            CREATE TABLE IF NOT EXISTS am_workers (hostname TEXT PRIMARY KEY, event_count {bigint} NOT NULL, data {blob} NOT NULL);
+            CREATE TABLE IF NOT EXISTS am_task_types (name TEXT PRIMARY KEY);
+            """);
+        tx.Commit();
+    }
+
+    public void Commit(StoreCommit commit)
+    {
+        lock (_writeGate)
+        {
+            using var c = Open();
+            using var tx = c.BeginTransaction();
+            for (var i = 0; i < commit.Tasks.Count; i += RowsPerStatement)
+                UpsertTasks(c, tx, commit.Tasks, i, Math.Min(RowsPerStatement, commit.Tasks.Count - i));
+            foreach (var w in commit.Workers)
+                Execute(c, tx, """
+                    INSERT INTO am_workers (hostname, event_count, data) VALUES (@h, @e, @d)
+                    ON CONFLICT (hostname) DO UPDATE SET event_count = excluded.event_count, data = excluded.data
+                    """, ("@h", w.Hostname), ("@e", w.EventCount), ("@d", w.Data));
+            foreach (var t in commit.TaskTypes)
+                Execute(c, tx, "INSERT INTO am_task_types (name) VALUES (@n) ON CONFLICT DO NOTHING", ("@n", t));
+            tx.Commit();
+        }
+    }
+
+    private static void UpsertTasks(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, int start, int count)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        var sql = new StringBuilder("INSERT INTO am_tasks (").AppendJoin(", ", TaskColumns).Append(") VALUES ");
+        for (var i = 0; i < count; i++)
+        {
+            var r = rows[start + i];
+            if (i > 0) sql.Append(", ");
+            sql.Append('(');
+            object?[] values = [r.Uuid, r.LastSeq, r.EventCount, r.ReceivedCount, r.Name, r.State, r.Worker,
+                r.Received, r.Started, r.Succeeded, r.Failed, r.Timestamp, r.Data];
+            for (var k = 0; k < values.Length; k++)
+            {
+                var name = $"@p{i}_{k}";
+                if (k > 0) sql.Append(", ");
+                sql.Append(name);
+                AddParameter(cmd, name, values[k]);
+            }
+            sql.Append(')');
+        }
+        sql.Append(" ON CONFLICT (uuid) DO UPDATE SET ")
+            .AppendJoin(", ", TaskColumns.Skip(1).Select(col => $"{col} = excluded.{col}"));
+        cmd.CommandText = sql.ToString();
+        cmd.ExecuteNonQuery();
+    }
+
+    public IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids) => Load("am_tasks", "uuid", uuids);
+
+    public IReadOnlyDictionary<string, byte[]> LoadWorkers(IReadOnlyCollection<string> hostnames) => Load("am_workers", "hostname", hostnames);
+
+    private Dictionary<string, byte[]> Load(string table, string key, IReadOnlyCollection<string> ids)
+    {
+        var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        using var c = Open();
+        foreach (var chunk in ids.Distinct().Chunk(500))
+        {
+            using var cmd = c.CreateCommand();
+            var names = new string[chunk.Length];
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                names[i] = "@k" + i;
+                AddParameter(cmd, names[i], chunk[i]);
+            }
+            cmd.CommandText = $"SELECT {key}, data FROM {table} WHERE {key} IN ({string.Join(", ", names)})";
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) found[reader.GetString(0)] = (byte[])reader.GetValue(1);
+        }
+        return found;
+    }
+
+    public StoredTotals ReadTotals()
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT COALESCE(SUM(event_count), 0), COALESCE(SUM(received_count), 0), COALESCE(MAX(last_seq), 0) FROM am_tasks";
+        long taskEvents, taskCount, maxSeq;
+        using (var r = cmd.ExecuteReader())
+        {
+            r.Read();
+            taskEvents = Convert.ToInt64(r.GetValue(0));
+            taskCount = Convert.ToInt64(r.GetValue(1));
+            maxSeq = Convert.ToInt64(r.GetValue(2));
+        }
+        cmd.CommandText = "SELECT COALESCE(SUM(event_count), 0) FROM am_workers";
+        var workerEvents = Convert.ToInt64(cmd.ExecuteScalar());
+        cmd.CommandText = "SELECT name FROM am_task_types ORDER BY name";
+        var types = new List<string>();
+        using (var r = cmd.ExecuteReader())
+            while (r.Read()) types.Add(r.GetString(0));
+        return new StoredTotals(taskEvents, taskCount, workerEvents, maxSeq, types);
+    }
+
+    public IReadOnlyList<KeyValuePair<string, byte[]>> LatestTasks(int count)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT uuid, data FROM am_tasks ORDER BY last_seq DESC LIMIT @n";
+        AddParameter(cmd, "@n", count);
+        return ReadPairs(cmd).ToList();
+    }
+
+    public IEnumerable<KeyValuePair<string, byte[]>> AllTasks() => Stream("SELECT uuid, data FROM am_tasks");
+
+    public IEnumerable<KeyValuePair<string, byte[]>> AllWorkers() => Stream("SELECT hostname, data FROM am_workers");
+
+    private IEnumerable<KeyValuePair<string, byte[]>> Stream(string sql)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var pair in ReadPairs(cmd)) yield return pair;
+    }
+
+    private static IEnumerable<KeyValuePair<string, byte[]>> ReadPairs(DbCommand cmd)
+    {
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) yield return KeyValuePair.Create(r.GetString(0), (byte[])r.GetValue(1));
+    }
+
+    private static void Execute(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters) AddParameter(cmd, name, value);
+        cmd.ExecuteNonQuery();
+    }
+
+    private static void AddParameter(DbCommand cmd, string name, object? value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value ?? DBNull.Value;
+        if (value is null) p.DbType = DbType.String;
+        cmd.Parameters.Add(p);
+    }
+
+    public void Dispose()
+    {
+        if (!_postgres) SqliteConnection.ClearAllPools();
+    }
+}

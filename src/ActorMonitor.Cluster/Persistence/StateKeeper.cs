@@ -1,0 +1,321 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace ActorMonitor.Cluster.Persistence;
+
+/// <summary>
+/// One per node: knows the live task and worker entities, least recently used first; loads the
+/// row of an entity that starts; collects the rows of changed entities and writes them to the
+/// store in one transaction per cycle (a checkpoint); and passivates the least recently used
+/// clean entities when a kind has more live entities than its limit.
+/// A row that failed to commit is kept and retried; its entity is not passivated until it is saved.
+/// </summary>
+public sealed class StateKeeper : UntypedActor, IWithTimers
+{
+    private sealed class Live(IActorRef entity)
+    {
+        public IActorRef Entity { get; } = entity;
+        public bool Dirty { get; set; }
+        public bool Evicting { get; set; }
+
+        /// <summary>Its row is not loaded yet: it is about to apply what woke it, so it is not a candidate.</summary>
+        public bool Loading { get; set; } = true;
+
+        /// <summary>Its row is being collected or committed: passivating it now would reload a stale row.</summary>
+        public bool InCycle { get; set; }
+    }
+
+    private sealed class Cycle(long id)
+    {
+        public long Id { get; } = id;
+        public HashSet<(EntityKind, string)> Awaited { get; } = [];
+        public List<(EntityKind Kind, string Id)> Members { get; } = [];
+        public List<(EntityRow Row, long Seq)> Rows { get; } = [];
+        public List<IActorRef> Savers { get; } = [];
+        public List<(IActorRef, long)> Waiters { get; } = [];
+    }
+
+    private readonly IStateStore _store;
+    private readonly int _maxTasks;
+    private readonly int _maxWorkers;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly LruTracker<Live> _tasks = new();
+    private readonly LruTracker<Live> _workers = new();
+    private readonly Dictionary<IActorRef, (EntityKind Kind, string Id)> _byRef = new();
+    private readonly HashSet<(EntityKind Kind, string Id)> _dirty = [];
+    // Rows collected but not yet committed, with the order they reached this keeper in: an entity's
+    // rows arrive in the order it made them, so the higher number is the newer row.
+    private readonly Dictionary<(EntityKind, string), (EntityRow Row, long Seq)> _unsaved = new();
+    private long _rowSeq;
+    private readonly List<IActorRef> _savers = []; // entities waiting for RowSaved
+    private readonly List<(IActorRef, long)> _waiters = [];
+    private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
+    private readonly Dictionary<EntityKind, List<(IActorRef, string)>> _loadQueue = new() { [EntityKind.Task] = [], [EntityKind.Worker] = [] };
+    private readonly HashSet<EntityKind> _loading = [];
+    private Cycle? _cycle;
+    private long _cycleIds;
+    private int _failureStreak;
+    private long _commits, _rowsWritten, _failedCommits, _passivations, _rowsLoaded, _loadsMissed;
+    private string? _lastError;
+
+    public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes)
+    {
+        _store = store;
+        _maxTasks = Math.Max(1, maxTasksInMemory);
+        _maxWorkers = Math.Max(1, maxWorkersInMemory);
+        _knownTypes.UnionWith(knownTaskTypes);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes) =>
+        Akka.Actor.Props.Create(() => new StateKeeper(store, maxTasksInMemory, maxWorkersInMemory, knownTaskTypes));
+
+    private LruTracker<Live> Tracker(EntityKind kind) => kind == EntityKind.Task ? _tasks : _workers;
+    private int Limit(EntityKind kind) => kind == EntityKind.Task ? _maxTasks : _maxWorkers;
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case EntityDirty m:
+                if (Tracker(m.Kind).TryGet(m.Id, out var live))
+                {
+                    live.Dirty = true;
+                    Tracker(m.Kind).Touch(m.Id);
+                    _dirty.Add((m.Kind, m.Id));
+                    if (Tracker(m.Kind).Count > Limit(m.Kind)) StartCycle(); // rows must be saved before they can be passivated
+                }
+                break;
+            case EntityTouched m:
+                Tracker(m.Kind).Touch(m.Id);
+                break;
+            case LoadEntity m:
+                Register(m);
+                break;
+            case LoadsDone m:
+                OnLoaded(m);
+                break;
+            case EntityRow m:
+                OnRow(m);
+                break;
+            case SaveAndStop m:
+                _dirty.Remove((m.Row.Kind, m.Row.Id));
+                _unsaved[(m.Row.Kind, m.Row.Id)] = (m.Row, ++_rowSeq);
+                _savers.Add(Sender);
+                StartCycle();
+                break;
+            case Checkpoint m:
+                _waiters.Add((Sender, m.Id));
+                StartCycle();
+                break;
+            case CommitDone m:
+                OnCommitted(m);
+                break;
+            case CommitError m:
+                OnCommitFailed(m);
+                break;
+            case RetryCycle:
+                StartCycle();
+                break;
+            case Terminated t:
+                OnTerminated(t.ActorRef);
+                break;
+            case GetKeeperStats:
+                Sender.Tell(new KeeperStats(_tasks.Count, _workers.Count, _dirty.Count, _commits, _rowsWritten,
+                    _failedCommits, _passivations, _rowsLoaded, _loadsMissed, _lastError));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Register(LoadEntity m)
+    {
+        var entity = Sender;
+        Tracker(m.Kind).Touch(m.Id, new Live(entity));
+        _byRef[entity] = (m.Kind, m.Id);
+        Context.Watch(entity);
+        _loadQueue[m.Kind].Add((entity, m.Id));
+        StartLoad(m.Kind);
+        Evict(m.Kind);
+    }
+
+    private void StartLoad(EntityKind kind)
+    {
+        var queue = _loadQueue[kind];
+        if (queue.Count == 0 || _loading.Contains(kind)) return;
+        var requests = queue.ToList();
+        queue.Clear();
+        // A row not yet committed is newer than the stored one.
+        var ids = requests.Select(r => r.Item2).ToList();
+        if (_store is MemoryStateStore)
+        {
+            OnLoaded(new LoadsDone(kind, requests, Load(kind, ids), null));
+            return;
+        }
+        _loading.Add(kind);
+        var self = Self;
+        Task.Run(() => Load(kind, ids)).ContinueWith(t =>
+            self.Tell(new LoadsDone(kind, requests, t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException())));
+    }
+
+    private IReadOnlyDictionary<string, byte[]> Load(EntityKind kind, IReadOnlyCollection<string> ids) =>
+        kind == EntityKind.Task ? _store.LoadTasks(ids) : _store.LoadWorkers(ids);
+
+    private void OnLoaded(LoadsDone m)
+    {
+        _loading.Remove(m.Kind);
+        if (m.Error is not null)
+        {
+            // The entities wait; their requests go back in the queue and are retried.
+            _lastError = m.Error.Message;
+            _log.Error(m.Error, "Loading {0} rows failed; retrying in 1 s", m.Kind);
+            _loadQueue[m.Kind].InsertRange(0, m.Requests);
+            Timers.StartSingleTimer("retry-load-" + m.Kind, new LoadsDone(m.Kind, [], new Dictionary<string, byte[]>(), null), TimeSpan.FromSeconds(1));
+            return;
+        }
+        foreach (var (entity, id) in m.Requests)
+        {
+            byte[]? data = null;
+            if (_unsaved.TryGetValue((m.Kind, id), out var pending)) data = pending.Row.Task?.Data ?? pending.Row.Worker?.Data;
+            else if (m.Rows!.TryGetValue(id, out var stored)) data = stored;
+            if (data is null) _loadsMissed++;
+            else _rowsLoaded++;
+            if (Tracker(m.Kind).TryGet(id, out var live) && live.Entity.Equals(entity)) live.Loading = false;
+            entity.Tell(new RowLoaded(data));
+        }
+        StartLoad(m.Kind);
+    }
+
+    private void StartCycle()
+    {
+        if (_cycle is not null) return;
+        if (_dirty.Count == 0 && _unsaved.Count == 0 && _waiters.Count == 0) return;
+        var cycle = _cycle = new Cycle(++_cycleIds);
+        cycle.Waiters.AddRange(_waiters);
+        _waiters.Clear();
+        cycle.Savers.AddRange(_savers);
+        _savers.Clear();
+        foreach (var key in _dirty)
+        {
+            if (!Tracker(key.Kind).TryGet(key.Id, out var live)) continue;
+            live.Dirty = false;
+            live.InCycle = true;
+            cycle.Awaited.Add(key);
+            cycle.Members.Add(key);
+            live.Entity.Tell(new CollectRow(cycle.Id));
+        }
+        _dirty.Clear();
+        if (cycle.Awaited.Count == 0) Commit(cycle);
+    }
+
+    private void OnRow(EntityRow row)
+    {
+        var cycle = _cycle;
+        if (cycle is null || row.CycleId != cycle.Id || !cycle.Awaited.Remove((row.Kind, row.Id))) return;
+        cycle.Rows.Add((row, ++_rowSeq));
+        if (cycle.Awaited.Count == 0) Commit(cycle);
+    }
+
+    private void Commit(Cycle cycle)
+    {
+        // Rows that failed before, and rows of stopping entities, go in too; a newer row wins.
+        foreach (var (row, seq) in cycle.Rows)
+            if (!_unsaved.TryGetValue((row.Kind, row.Id), out var newer) || newer.Seq < seq) _unsaved[(row.Kind, row.Id)] = (row, seq);
+        var held = _unsaved.Values.ToList();
+        var rows = held.Select(h => h.Row).ToList();
+        var newTypes = rows.SelectMany(r => r.TaskNames).Where(n => !_knownTypes.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        var commit = new StoreCommit(
+            rows.Where(r => r.Task is not null).Select(r => r.Task!).ToList(),
+            rows.Where(r => r.Worker is not null).Select(r => r.Worker!).ToList(),
+            newTypes);
+        var self = Self;
+        var savers = cycle.Savers.ToList();
+        var waiters = cycle.Waiters.ToList();
+        if (commit.Count == 0 && newTypes.Count == 0)
+        {
+            self.Tell(new CommitDone(held, savers, waiters));
+            return;
+        }
+        Task.Run(() => _store.Commit(commit)).ContinueWith(t => self.Tell(t.IsCompletedSuccessfully
+            ? new CommitDone(held, savers, waiters)
+            : new CommitError(t.Exception!.GetBaseException(), rows, savers, waiters)));
+    }
+
+    private void EndCycle()
+    {
+        if (_cycle is null) return;
+        foreach (var (kind, id) in _cycle.Members)
+            if (Tracker(kind).TryGet(id, out var live)) live.InCycle = false;
+        _cycle = null;
+    }
+
+    private void OnCommitted(CommitDone m)
+    {
+        EndCycle();
+        if (_failureStreak > 0) _log.Info("The store is writable again after {0} failed attempt(s); {1} rows saved", _failureStreak, m.Rows.Count);
+        _failureStreak = 0;
+        _commits++;
+        _rowsWritten += m.Rows.Count;
+        foreach (var (row, seq) in m.Rows)
+        {
+            // Only forget a row if no newer one arrived (from a stopping entity) while committing.
+            if (_unsaved.TryGetValue((row.Kind, row.Id), out var current) && current.Seq == seq) _unsaved.Remove((row.Kind, row.Id));
+            _knownTypes.UnionWith(row.TaskNames);
+        }
+        foreach (var saver in m.Savers) saver.Tell(RowSaved.Instance);
+        foreach (var (replyTo, id) in m.Waiters) replyTo.Tell(new CheckpointCommitted(id));
+        Evict(EntityKind.Task);
+        Evict(EntityKind.Worker);
+        if (_waiters.Count > 0 || _unsaved.Count > 0 || _savers.Count > 0 || OverLimitWithDirty()) StartCycle();
+    }
+
+    private bool OverLimitWithDirty() => _dirty.Count > 0 && (_tasks.Count > _maxTasks || _workers.Count > _maxWorkers);
+
+    private void OnCommitFailed(CommitError m)
+    {
+        EndCycle();
+        _failedCommits++;
+        _failureStreak++;
+        _lastError = m.Cause.Message;
+        var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 250 * Math.Pow(2, Math.Min(_failureStreak - 1, 6))));
+        if (_failureStreak == 1 || _failureStreak % 20 == 0)
+            _log.Error("Writing {0} rows to the store ({1}) failed: {2}. Nothing is acked until it succeeds; retrying every {3} s (attempt {4}).",
+                m.Rows.Count, _store.Target, m.Cause.Message, delay.TotalSeconds, _failureStreak);
+        // The rows stay in _unsaved; the savers and waiters are answered by the next successful cycle.
+        _savers.InsertRange(0, m.Savers);
+        foreach (var (replyTo, id) in m.Waiters) replyTo.Tell(new CheckpointFailed(id, m.Cause.Message));
+        Timers.StartSingleTimer("retry", RetryCycle.Instance, delay);
+    }
+
+    private void Evict(EntityKind kind)
+    {
+        var tracker = Tracker(kind);
+        var excess = tracker.Count - Limit(kind);
+        if (excess <= 0) return;
+        foreach (var (id, live) in tracker.LeastRecentlyUsed())
+        {
+            if (excess <= 0) break;
+            if (live.Evicting) { excess--; continue; }
+            if (live.Dirty || live.InCycle || live.Loading || _unsaved.ContainsKey((kind, id))) continue;
+            live.Evicting = true;
+            live.Entity.Tell(PassivateEntity.Instance);
+            _passivations++;
+            excess--;
+        }
+    }
+
+    private void OnTerminated(IActorRef entity)
+    {
+        if (!_byRef.Remove(entity, out var key)) return;
+        // A restarted entity of the same id may already be registered under a new ref.
+        if (Tracker(key.Kind).TryGet(key.Id, out var live) && live.Entity.Equals(entity))
+        {
+            Tracker(key.Kind).Remove(key.Id);
+            _dirty.Remove(key);
+        }
+        if (_cycle is { } cycle && cycle.Awaited.Remove(key) && cycle.Awaited.Count == 0) Commit(cycle);
+    }
+}
