@@ -17,7 +17,9 @@ public static class Program
         Console.SetOut(Console.Error);
         try
         {
-            return await BuildRoot().Parse(args).InvokeAsync();
+            // SIGTERM/SIGINT cancel the command; a node then checkpoints and leaves the cluster, which
+            // takes longer than System.CommandLine's default 2 s before it forces the exit.
+            return await BuildRoot().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(90) });
         }
         catch (Exception ex)
         {

@@ -79,6 +79,13 @@ public sealed class ChildProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGKILL: the process gets no chance to clean up (a crash).</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited) kill(_process.Id, 9);
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>Waits for a process that ends by itself; returns its exit code.</summary>
     public async Task<int> TerminateAfterExitAsync(TimeSpan timeout)
     {

@@ -41,6 +41,10 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
 
         /// <summary>A redelivery of a message already counted: acked with the next checkpoint, never counted again.</summary>
         public bool IsRedelivery { get; init; }
+
+        /// <summary>The Lamport clock and local_received once this message's rules were applied.</summary>
+        public long ClockAfter { get; set; }
+        public double? LocalReceivedAfter { get; set; }
     }
 
     private sealed record Cut(long Id, List<Pending> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters);
@@ -76,6 +80,10 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
     private Cut? _cut;
     private long _cutIds;
     private long _sequence, _eventSeq;
+    // As of the last released message: what a checkpoint records, so that after a restart the
+    // redelivered messages move the clock exactly as they did the first time.
+    private long _releasedClock;
+    private double? _releasedLocalReceived;
     private long _messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _otherEvents, _duplicateEvents, _duplicateMessages;
     private double? _lastLocalReceived;
     private ulong[] _lastAckedHashes, _previousAckedHashes;
@@ -99,7 +107,8 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         _duplicateEvents = restored.DuplicateEvents;
         _duplicateMessages = restored.DuplicateMessages;
         _eventSeq = restored.Seq;
-        _lastLocalReceived = restored.LastLocalReceived;
+        _lastLocalReceived = _releasedLocalReceived = restored.LastLocalReceived;
+        _releasedClock = restored.Clock;
         _rejections = new Dictionary<RejectionCause, long>(restored.RejectionsByCause);
         _lastAckedHashes = restored.AckedBodyHashes;
         _previousAckedHashes = restored.PreviousAckedBodyHashes;
@@ -184,7 +193,10 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
             // The broker redelivers what it did not see acked (a reconnect, or a restart after a
             // checkpoint whose acks were lost). This one was counted already: ack it with the
             // next checkpoint, which also covers the first delivery.
-            _order.Enqueue(new Pending(++_sequence, Sender, m.DeliveryId, 0, m, [], []) { IsRedelivery = true });
+            _order.Enqueue(new Pending(++_sequence, Sender, m.DeliveryId, 0, m, [], [])
+            {
+                IsRedelivery = true, ClockAfter = _rules.Clock.Value, LocalReceivedAfter = _lastLocalReceived,
+            });
             Release();
             return;
         }
@@ -225,6 +237,8 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
                 pending.Remaining++;
             }
 
+        pending.ClockAfter = _rules.Clock.Value;
+        pending.LocalReceivedAfter = localReceived;
         _order.Enqueue(pending);
         if (pending.Remaining == 0) Release();
         else _inFlight[delivery] = pending;
@@ -252,6 +266,8 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         while (_order.TryPeek(out var p) && p.Remaining == 0 && !_inFlight.ContainsKey(p.Delivery))
         {
             _order.Dequeue();
+            _releasedClock = p.ClockAfter;
+            _releasedLocalReceived = p.LocalReceivedAfter;
             Count(p);
             p.Source.Tell(new MessageApplied(p.SourceId));
             _undurable.Add(p);
@@ -315,7 +331,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         _undurable.Clear();
         var hashes = messages.Where(p => p.BodyHash != 0).Select(p => p.BodyHash).ToArray();
         var state = new ReceiverCheckpoint(_messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _otherEvents,
-            _duplicateEvents, _duplicateMessages, _rules.Clock.Value, _eventSeq, _lastLocalReceived,
+            _duplicateEvents, _duplicateMessages, _releasedClock, _eventSeq, _releasedLocalReceived,
             new Dictionary<RejectionCause, long>(_rejections), hashes, _lastAckedHashes);
         // Only those who asked before this cut started are answered by it.
         _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters]);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Text.Json;
 using ActorMonitor.Celery.Output;
@@ -17,6 +18,9 @@ public static class HttpEndpoint
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // standard output is for data
+        // The node handles SIGTERM itself (final checkpoint, graceful leave); the web host's console
+        // lifetime would let the runtime end the process as soon as the web host stopped.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoSignalLifetime>();
         builder.WebHost.UseUrls($"http://{address}");
         var app = builder.Build();
 
@@ -86,4 +90,11 @@ public static class HttpEndpoint
         await app.StartAsync(ct);
         return app;
     }
+}
+
+/// <summary>A host lifetime that leaves process signals alone.</summary>
+internal sealed class NoSignalLifetime : Microsoft.Extensions.Hosting.IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using ActorMonitor.Tests.Shared;
+using Xunit.Abstractions;
+
+namespace ActorMonitor.Host.Tests;
+
+/// <summary>
+/// A node stopped in the middle of a published capture (kill -9, or SIGTERM), then started again on
+/// the same SQLite file and shared queue: the final state equals Celery's expected state for the
+/// capture: nothing lost, nothing counted twice.
+/// </summary>
+[Trait("Category", "EndToEnd")]
+public sealed class RestartTests(RabbitBroker broker, ITestOutputHelper output) : IClassFixture<RabbitBroker>, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("am-restart-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("kill", null)]
+    [InlineData("kill", 100)]
+    [InlineData("term", null)]
+    public async Task A_node_stopped_mid_stream_resumes_and_ends_with_celerys_state(string stop, int? maxTasksInMemory)
+    {
+        const string corpus = "synth-2k-shuffled";
+        var total = File.ReadLines(Corpus.Capture(corpus)).Count(l => l.Trim().Length > 0);
+        string[] args =
+        [
+            "--journal", "sqlite:" + Path.Combine(_dir, "state.db"), "--node-id", $"restart-{Guid.NewGuid():N}",
+            "--config", "actormonitor.receiver.utcoffset = 0",
+            .. maxTasksInMemory is { } max ? new[] { "--max-tasks-in-memory", max.ToString() } : [],
+        ];
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var first = await LiveNode.StartAsync(broker.Url, args);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: first node up");
+        await using var publish = ChildProcess.Actormonitor("publish", "publish", Corpus.Capture(corpus), "--broker", broker.Url, "--rate", "1500");
+        long before;
+        try
+        {
+            await first.WaitUntilAsync(async () => await first.MessagesAsync() >= total / 3, TimeSpan.FromSeconds(60), "a third of the capture");
+            if (stop == "kill") await first.Process.KillAsync();
+            else Assert.Equal(0, await first.Process.TerminateAsync(TimeSpan.FromSeconds(60)));
+            before = total / 3;
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: first node stopped");
+        Assert.Equal(0, await publish.TerminateAfterExitAsync(TimeSpan.FromSeconds(60))); // the rest waits in the shared queue
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: capture published");
+        output.WriteLine($"stopped ({stop}) after at least {before} of {total} messages");
+
+        await using var second = await LiveNode.StartAsync(broker.Url, args);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: second node up");
+        await second.WaitUntilAsync(async () =>
+        {
+            using var stats = await second.StatsAsync();
+            var r = stats.RootElement;
+            return r.GetProperty("messages").GetInt64() >= total && r.GetProperty("in_flight").GetInt32() == 0 && r.GetProperty("awaiting_checkpoint").GetInt32() == 0;
+        }, TimeSpan.FromSeconds(90), "every message");
+
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: every message applied");
+        using var ours = await second.StateAsync();
+        using var expected = JsonDocument.Parse(await File.ReadAllBytesAsync(Corpus.Expected(corpus)));
+        var diffs = StateComparison.Differences(expected.RootElement, ours.RootElement, new HashSet<string> { "heartbeats", "alive" },
+            ["event_count", "task_count", "task_types", "tasks", "workers", "tasks_by_time"]);
+        foreach (var d in diffs.Take(30)) output.WriteLine(d);
+        using (var stats = await second.StatsAsync()) output.WriteLine(stats.RootElement.ToString());
+        Assert.Empty(diffs);
+        Assert.Equal(expected.RootElement.GetProperty("messages").GetInt64(), ours.RootElement.GetProperty("messages").GetInt64());
+        Assert.Equal(0, await second.Process.TerminateAsync(TimeSpan.FromSeconds(60)));
+    }
+}
