@@ -65,7 +65,11 @@ public sealed record KeeperStats(
     long Passivations,
     long RowsLoaded,
     long LoadsMissed,
-    string? LastError);
+    string? LastError)
+{
+    /// <summary>The last write or load failed and none has succeeded since.</summary>
+    public bool StoreFailing { get; init; }
+}
 
 internal sealed record CommitDone(IReadOnlyList<(EntityRow Row, long Seq)> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters);
 

@@ -18,6 +18,13 @@ public sealed class SqlStateStore : IStateStore
     private static readonly string[] TaskColumns =
         ["uuid", "last_seq", "event_count", "received_count", "name", "state", "worker", "received", "started", "succeeded", "failed", "timestamp", "data"];
 
+    // A null parameter needs its column's type (PostgreSQL does not cast text to double precision).
+    private static readonly DbType[] TaskColumnTypes =
+    [
+        DbType.String, DbType.Int64, DbType.Int64, DbType.Int64, DbType.String, DbType.String, DbType.String,
+        DbType.Double, DbType.Double, DbType.Double, DbType.Double, DbType.Double, DbType.Binary,
+    ];
+
     private readonly bool _postgres;
     private readonly object _writeGate = new();
 
@@ -97,7 +104,7 @@ public sealed class SqlStateStore : IStateStore
                 var name = $"@p{i}_{k}";
                 if (k > 0) sql.Append(", ");
                 sql.Append(name);
-                AddParameter(cmd, name, values[k]);
+                AddParameter(cmd, name, values[k], TaskColumnTypes[k]);
             }
             sql.Append(')');
         }
@@ -189,12 +196,12 @@ public sealed class SqlStateStore : IStateStore
         cmd.ExecuteNonQuery();
     }
 
-    private static void AddParameter(DbCommand cmd, string name, object? value)
+    private static void AddParameter(DbCommand cmd, string name, object? value, DbType nullType = DbType.String)
     {
         var p = cmd.CreateParameter();
         p.ParameterName = name;
         p.Value = value ?? DBNull.Value;
-        if (value is null) p.DbType = DbType.String;
+        if (value is null) p.DbType = nullType;
         cmd.Parameters.Add(p);
     }
 

@@ -54,7 +54,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private readonly HashSet<EntityKind> _loading = [];
     private Cycle? _cycle;
     private long _cycleIds;
-    private int _failureStreak;
+    private int _failureStreak, _loadFailureStreak;
     private long _commits, _rowsWritten, _failedCommits, _passivations, _rowsLoaded, _loadsMissed;
     private string? _lastError;
 
@@ -105,6 +105,10 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
                 _savers.Add(Sender);
                 StartCycle();
                 break;
+            case Checkpoint m when Timers.IsTimerActive("retry"):
+                // Backing off after a failed write: the retry timer decides when to try again.
+                Sender.Tell(new CheckpointFailed(m.Id, $"the store is unavailable ({_lastError}); retrying"));
+                break;
             case Checkpoint m:
                 _waiters.Add((Sender, m.Id));
                 StartCycle();
@@ -123,7 +127,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
                 break;
             case GetKeeperStats:
                 Sender.Tell(new KeeperStats(_tasks.Count, _workers.Count, _dirty.Count, _commits, _rowsWritten,
-                    _failedCommits, _passivations, _rowsLoaded, _loadsMissed, _lastError));
+                    _failedCommits, _passivations, _rowsLoaded, _loadsMissed, _lastError) { StoreFailing = _failureStreak > 0 || _loadFailureStreak > 0 });
                 break;
             default:
                 Unhandled(message);
@@ -167,11 +171,14 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private void OnLoaded(LoadsDone m)
     {
         _loading.Remove(m.Kind);
+        if (m.Error is null && m.Requests.Count > 0) _loadFailureStreak = 0;
         if (m.Error is not null)
         {
-            // The entities wait; their requests go back in the queue and are retried.
+            // The entities wait (their events stay unacked); their requests go back in the queue.
             _lastError = m.Error.Message;
-            _log.Error(m.Error, "Loading {0} rows failed; retrying in 1 s", m.Kind);
+            if (_loadFailureStreak++ % 30 == 0)
+                _log.Error("Loading {0} rows from the store ({1}) failed: {2}. Their events wait and nothing is acked; retrying every 1 s (attempt {3}).",
+                    m.Kind, _store.Target, m.Error.Message, _loadFailureStreak);
             _loadQueue[m.Kind].InsertRange(0, m.Requests);
             Timers.StartSingleTimer("retry-load-" + m.Kind, new LoadsDone(m.Kind, [], new Dictionary<string, byte[]>(), null), TimeSpan.FromSeconds(1));
             return;
@@ -191,7 +198,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
 
     private void StartCycle()
     {
-        if (_cycle is not null) return;
+        if (_cycle is not null || Timers.IsTimerActive("retry")) return; // one at a time; none while backing off
         if (_dirty.Count == 0 && _unsaved.Count == 0 && _waiters.Count == 0) return;
         var cycle = _cycle = new Cycle(++_cycleIds);
         cycle.Waiters.AddRange(_waiters);

@@ -63,7 +63,7 @@ public static class HttpEndpoint
                     journal = node.Settings.Journal.ToString(), live_tasks = keeper.LiveTasks, live_workers = keeper.LiveWorkers,
                     dirty = keeper.Dirty, commits = keeper.Commits, rows_written = keeper.RowsWritten,
                     failed_commits = keeper.FailedCommits, passivations = keeper.Passivations, rows_loaded = keeper.RowsLoaded,
-                    last_error = keeper.LastError,
+                    failing = keeper.StoreFailing, last_error = keeper.LastError,
                 },
                 rejections = stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
                 broker = broker is null ? null : new
@@ -80,10 +80,10 @@ public static class HttpEndpoint
             var clusterOk = member == Akka.Cluster.MemberStatus.Up;
             var brokerOk = broker?.Connected ?? true;
             var stats = await node.Queries.ReceiverStatsAsync();
-            var journalOk = stats.CheckpointFailures == 0;
-            var keeper = journalOk ? null : await node.Queries.KeeperStatsAsync();
+            var keeper = await node.Queries.KeeperStatsAsync();
+            var journalOk = stats.CheckpointFailures == 0 && !keeper.StoreFailing;
             var body = $"cluster: {member}; broker: {(broker is null ? "n/a" : brokerOk ? "connected" : "disconnected (" + broker.LastError + ")")}; " +
-                $"journal: {(journalOk ? "writable" : $"failing, {stats.CheckpointFailures} checkpoint(s) in a row ({keeper?.LastError})")}";
+                $"journal: {(journalOk ? "writable" : $"failing, {stats.CheckpointFailures} checkpoint(s) failed in a row ({keeper.LastError})")}";
             return clusterOk && brokerOk && journalOk ? Results.Text("OK " + body) : Results.Text("FAIL " + body, statusCode: 503);
         });
 

@@ -1,0 +1,51 @@
+using System.Diagnostics;
+
+namespace ActorMonitor.Tests.Shared;
+
+/// <summary>A real PostgreSQL of the tests' own (scripts/postgres), on loopback, on a free port.</summary>
+public sealed class PostgresServer : IAsyncLifetime
+{
+    public int Port { get; } = Repo.FreePort();
+
+    public string ConnectionString { get; private set; } = "";
+
+    /// <summary>The --journal value for a schema of its own (created on demand), so tests do not share state.</summary>
+    public async Task<string> NewJournalAsync()
+    {
+        var name = $"am_{Guid.NewGuid():N}";
+        await using var c = new Npgsql.NpgsqlConnection(ConnectionString);
+        await c.OpenAsync();
+        await using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = $"CREATE SCHEMA {name}";
+            await cmd.ExecuteNonQueryAsync();
+        }
+        return $"postgres:{ConnectionString};Search Path={name}";
+    }
+
+    public async Task InitializeAsync() => ConnectionString = (await RunScriptAsync("start")).Trim().Split('\n')[^1];
+
+    public async Task DisposeAsync()
+    {
+        await RunScriptAsync("stop");
+        var data = Repo.Path(".run", $"postgres-{Port}");
+        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+    }
+
+    public Task StopAsync() => RunScriptAsync("stop");
+
+    public Task StartAsync() => RunScriptAsync("start");
+
+    private async Task<string> RunScriptAsync(string verb)
+    {
+        var psi = new ProcessStartInfo(Repo.Path("scripts", "postgres")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(verb);
+        psi.ArgumentList.Add(Port.ToString());
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"scripts/postgres {verb} {Port} failed: {await stdout}{await stderr}");
+        return await stdout;
+    }
+}
