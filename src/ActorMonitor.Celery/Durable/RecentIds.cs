@@ -5,33 +5,70 @@ namespace ActorMonitor.Celery.Durable;
 /// what was not yet acked, and a message is acked once its events are durable, so a window far
 /// larger than the prefetch recognises every redelivery without growing with history.
 /// Id 0 means "no id" (an event built in code, not decoded) and is never recognised.
+/// A task sees a handful of events: ids live in a small ring scanned linearly, and a set is
+/// only built once the ring is large (a busy worker).
 /// </summary>
 public sealed class RecentIds
 {
-    private readonly HashSet<ulong> _set = [];
-    private readonly Queue<ulong> _order = new();
+    private const int ScanLimit = 32;
+
+    private ulong[] _ring = new ulong[4];
+    private int _start, _count;
+    private HashSet<ulong>? _set;
 
     public RecentIds(int capacity) => Capacity = Math.Max(1, capacity);
 
     public int Capacity { get; }
-    public int Count => _order.Count;
+    public int Count => _count;
 
     /// <summary>False when the id was already seen (a duplicate).</summary>
     public bool Add(ulong id)
     {
         if (id == 0) return true;
-        if (!_set.Add(id)) return false;
-        _order.Enqueue(id);
-        if (_order.Count > Capacity) _set.Remove(_order.Dequeue());
+        if (Contains(id)) return false;
+        if (_count == Capacity)
+        {
+            _set?.Remove(_ring[_start]);
+            _ring[_start] = id;
+            _start = (_start + 1) % _ring.Length;
+        }
+        else
+        {
+            if (_count == _ring.Length) Grow();
+            _ring[(_start + _count) % _ring.Length] = id;
+            _count++;
+        }
+        if (_set is not null) _set.Add(id);
+        else if (_count > ScanLimit) _set = [.. Items()];
         return true;
     }
 
-    public bool Contains(ulong id) => id != 0 && _set.Contains(id);
+    public bool Contains(ulong id)
+    {
+        if (id == 0) return false;
+        if (_set is not null) return _set.Contains(id);
+        for (var i = 0; i < _count; i++)
+            if (_ring[(_start + i) % _ring.Length] == id) return true;
+        return false;
+    }
+
+    private void Grow()
+    {
+        var bigger = new ulong[Math.Min(Capacity, _ring.Length * 2)];
+        for (var i = 0; i < _count; i++) bigger[i] = _ring[(_start + i) % _ring.Length];
+        _ring = bigger;
+        _start = 0;
+    }
+
+    private IEnumerable<ulong> Items()
+    {
+        for (var i = 0; i < _count; i++) yield return _ring[(_start + i) % _ring.Length];
+    }
 
     public void Write(BinaryWriter w)
     {
-        w.Write(_order.Count);
-        foreach (var id in _order) w.Write(id);
+        w.Write(_count);
+        foreach (var id in Items()) w.Write(id);
     }
 
     public void Read(BinaryReader r)

@@ -18,7 +18,7 @@ public static class RowFormat
 
     public static byte[] Write(Action<BinaryWriter> write)
     {
-        using var ms = new MemoryStream(256);
+        using var ms = new MemoryStream(1024);
         using (var w = new BinaryWriter(ms))
         {
             w.Write(Version);

@@ -74,8 +74,10 @@ public sealed class SqlStateStore : IStateStore
         {
             using var c = Open();
             using var tx = c.BeginTransaction();
-            for (var i = 0; i < commit.Tasks.Count; i += RowsPerStatement)
-                UpsertTasks(c, tx, commit.Tasks, i, Math.Min(RowsPerStatement, commit.Tasks.Count - i));
+            if (_postgres)
+                for (var i = 0; i < commit.Tasks.Count; i += RowsPerStatement)
+                    UpsertTasks(c, tx, commit.Tasks, i, Math.Min(RowsPerStatement, commit.Tasks.Count - i));
+            else UpsertTasksOneByOne(c, tx, commit.Tasks);
             foreach (var w in commit.Workers)
                 Execute(c, tx, """
                     INSERT INTO am_workers (hostname, event_count, data) VALUES (@h, @e, @d)
@@ -84,6 +86,34 @@ public sealed class SqlStateStore : IStateStore
             foreach (var t in commit.TaskTypes)
                 Execute(c, tx, "INSERT INTO am_task_types (name) VALUES (@n) ON CONFLICT DO NOTHING", ("@n", t));
             tx.Commit();
+        }
+    }
+
+    // SQLite: one prepared single-row statement, re-bound per row (no round trips to save, and
+    // binding thousands of named parameters of one big statement costs more than it saves).
+    private static void UpsertTasksOneByOne(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows)
+    {
+        if (rows.Count == 0) return;
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = new StringBuilder("INSERT INTO am_tasks (").AppendJoin(", ", TaskColumns).Append(") VALUES (")
+            .AppendJoin(", ", TaskColumns.Select((_, k) => $"@p{k}")).Append(") ON CONFLICT (uuid) DO UPDATE SET ")
+            .AppendJoin(", ", TaskColumns.Skip(1).Select(col => $"{col} = excluded.{col}")).ToString();
+        var parameters = new DbParameter[TaskColumns.Length];
+        for (var k = 0; k < parameters.Length; k++)
+        {
+            parameters[k] = cmd.CreateParameter();
+            parameters[k].ParameterName = $"@p{k}";
+            parameters[k].DbType = TaskColumnTypes[k];
+            cmd.Parameters.Add(parameters[k]);
+        }
+        cmd.Prepare();
+        foreach (var r in rows)
+        {
+            object?[] values = [r.Uuid, r.LastSeq, r.EventCount, r.ReceivedCount, r.Name, r.State, r.Worker,
+                r.Received, r.Started, r.Succeeded, r.Failed, r.Timestamp, r.Data];
+            for (var k = 0; k < values.Length; k++) parameters[k].Value = values[k] ?? DBNull.Value;
+            cmd.ExecuteNonQuery();
         }
     }
 
