@@ -30,7 +30,6 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         public long Id { get; } = id;
         public HashSet<(EntityKind, string)> Awaited { get; } = [];
         public List<(EntityKind Kind, string Id)> Members { get; } = [];
-        public List<(EntityRow Row, long Seq)> Rows { get; } = [];
         public List<IActorRef> Savers { get; } = [];
         public List<(IActorRef, long)> Waiters { get; } = [];
     }
@@ -46,6 +45,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     // Rows collected but not yet committed, with the order they reached this keeper in: an entity's
     // rows arrive in the order it made them, so the higher number is the newer row.
     private readonly Dictionary<(EntityKind, string), (EntityRow Row, long Seq)> _unsaved = new();
+    private readonly Dictionary<EntityKind, int> _evicting = new() { [EntityKind.Task] = 0, [EntityKind.Worker] = 0 };
     private long _rowSeq;
     private readonly List<IActorRef> _savers = []; // entities waiting for RowSaved
     private readonly List<(IActorRef, long)> _waiters = [];
@@ -101,7 +101,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
                 break;
             case SaveAndStop m:
                 _dirty.Remove((m.Row.Kind, m.Row.Id));
-                _unsaved[(m.Row.Kind, m.Row.Id)] = (m.Row, ++_rowSeq);
+                Hold(m.Row);
                 _savers.Add(Sender);
                 StartCycle();
                 break;
@@ -138,6 +138,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private void Register(LoadEntity m)
     {
         var entity = Sender;
+        if (Tracker(m.Kind).TryGet(m.Id, out var previous) && previous.Evicting) _evicting[m.Kind]--; // replaced before its Terminated
         Tracker(m.Kind).Touch(m.Id, new Live(entity));
         _byRef[entity] = (m.Kind, m.Id);
         Context.Watch(entity);
@@ -150,9 +151,16 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     {
         var queue = _loadQueue[kind];
         if (queue.Count == 0 || _loading.Contains(kind)) return;
-        var requests = queue.ToList();
+        var requests = new List<(IActorRef, string)>(queue.Count);
+        // A row held and not yet committed is newer than the stored one: served as it is now (a
+        // commit finishing while the store is read could otherwise leave only the older row).
+        foreach (var (entity, id) in queue)
+        {
+            if (_unsaved.TryGetValue((kind, id), out var held)) Answer(kind, entity, id, held.Row.Task?.Data ?? held.Row.Worker?.Data);
+            else requests.Add((entity, id));
+        }
         queue.Clear();
-        // A row not yet committed is newer than the stored one.
+        if (requests.Count == 0) return;
         var ids = requests.Select(r => r.Item2).ToList();
         if (_store is MemoryStateStore)
         {
@@ -184,16 +192,16 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             return;
         }
         foreach (var (entity, id) in m.Requests)
-        {
-            byte[]? data = null;
-            if (_unsaved.TryGetValue((m.Kind, id), out var pending)) data = pending.Row.Task?.Data ?? pending.Row.Worker?.Data;
-            else if (m.Rows!.TryGetValue(id, out var stored)) data = stored;
-            if (data is null) _loadsMissed++;
-            else _rowsLoaded++;
-            if (Tracker(m.Kind).TryGet(id, out var live) && live.Entity.Equals(entity)) live.Loading = false;
-            entity.Tell(new RowLoaded(data));
-        }
+            Answer(m.Kind, entity, id, m.Rows!.TryGetValue(id, out var stored) ? stored : null);
         StartLoad(m.Kind);
+    }
+
+    private void Answer(EntityKind kind, IActorRef entity, string id, byte[]? data)
+    {
+        if (data is null) _loadsMissed++;
+        else _rowsLoaded++;
+        if (Tracker(kind).TryGet(id, out var live) && live.Entity.Equals(entity)) live.Loading = false;
+        entity.Tell(new RowLoaded(data));
     }
 
     private void StartCycle()
@@ -222,15 +230,18 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     {
         var cycle = _cycle;
         if (cycle is null || row.CycleId != cycle.Id || !cycle.Awaited.Remove((row.Kind, row.Id))) return;
-        cycle.Rows.Add((row, ++_rowSeq));
+        // Held at once: the entity is clean now and may stop before this cycle commits, and its
+        // next incarnation must load this row, not the older stored one.
+        Hold(row);
         if (cycle.Awaited.Count == 0) Commit(cycle);
     }
+
+    /// <summary>Keeps a row until it is committed; rows of one entity arrive in the order it made them.</summary>
+    private void Hold(EntityRow row) => _unsaved[(row.Kind, row.Id)] = (row, ++_rowSeq);
 
     private void Commit(Cycle cycle)
     {
         // Rows that failed before, and rows of stopping entities, go in too; a newer row wins.
-        foreach (var (row, seq) in cycle.Rows)
-            if (!_unsaved.TryGetValue((row.Kind, row.Id), out var newer) || newer.Seq < seq) _unsaved[(row.Kind, row.Id)] = (row, seq);
         var held = _unsaved.Values.ToList();
         var rows = held.Select(h => h.Row).ToList();
         var newTypes = rows.SelectMany(r => r.TaskNames).Where(n => !_knownTypes.Contains(n)).ToHashSet(StringComparer.Ordinal);
@@ -300,14 +311,15 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private void Evict(EntityKind kind)
     {
         var tracker = Tracker(kind);
-        var excess = tracker.Count - Limit(kind);
+        // Entities already told to passivate count as gone, wherever they are in the order.
+        var excess = tracker.Count - _evicting[kind] - Limit(kind);
         if (excess <= 0) return;
         foreach (var (id, live) in tracker.LeastRecentlyUsed())
         {
             if (excess <= 0) break;
-            if (live.Evicting) { excess--; continue; }
-            if (live.Dirty || live.InCycle || live.Loading || _unsaved.ContainsKey((kind, id))) continue;
+            if (live.Evicting || live.Dirty || live.InCycle || live.Loading || _unsaved.ContainsKey((kind, id))) continue;
             live.Evicting = true;
+            _evicting[kind]++;
             live.Entity.Tell(PassivateEntity.Instance);
             _passivations++;
             excess--;
@@ -322,6 +334,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         {
             Tracker(key.Kind).Remove(key.Id);
             _dirty.Remove(key);
+            if (live.Evicting) _evicting[key.Kind]--;
         }
         if (_cycle is { } cycle && cycle.Awaited.Remove(key) && cycle.Awaited.Count == 0) Commit(cycle);
     }
