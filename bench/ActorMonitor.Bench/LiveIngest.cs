@@ -20,7 +20,7 @@ public static class LiveIngest
     {
         var queueName = $"celeryev.bench-{Guid.NewGuid():N}";
         var hocon = $"actormonitor.broker.url = \"{brokerUrl}\"\nactormonitor.event-queue.node-id = \"{queueName["celeryev.".Length..]}\"\nactormonitor.receiver.utcoffset = 0\nactormonitor.broker.wakeup-workers = off\nactormonitor.event-queue.expires = 600\nactormonitor.journal = memory\n"
-                    + Environment.GetEnvironmentVariable("BENCH_HOCON");
+                    + JournalFor(mode) + Environment.GetEnvironmentVariable("BENCH_HOCON");
         var config = MonitorConfig.With(hocon);
         var settings = EventQueueSettings.FromConfig(config);
         var address = BrokerAddress.Parse(brokerUrl);
@@ -29,9 +29,26 @@ public static class LiveIngest
         var (messages, events) = await PreloadAsync(factory, settings, queueName, capture);
         Console.Error.WriteLine($"{mode}: {messages} messages ({events} events) waiting in {queueName}");
 
-        return mode == "live"
-            ? await NodeAsync(config, settings, messages, events)
-            : await BareAsync(factory, settings, queueName, messages, events);
+        return mode == "live-bare"
+            ? await BareAsync(factory, settings, queueName, messages, events)
+            : await NodeAsync(config, settings, messages, events);
+    }
+
+    /// <summary>live: state in memory; live-sqlite: a fresh SQLite file; live-postgres: BENCH_PG_JOURNAL (a fresh schema).</summary>
+    private static string JournalFor(string mode)
+    {
+        switch (mode)
+        {
+            case "live-sqlite":
+                var file = Path.Combine(Path.GetTempPath(), "actormonitor-bench-live.db");
+                foreach (var f in new[] { file, file + "-wal", file + "-shm" }) File.Delete(f);
+                return $"actormonitor.journal = \"sqlite:{file}\"\n";
+            case "live-postgres":
+                var pg = Environment.GetEnvironmentVariable("BENCH_PG_JOURNAL") ?? throw new InvalidOperationException("live-postgres needs BENCH_PG_JOURNAL=postgres:...");
+                return $"actormonitor.journal = \"{pg}\"\n";
+            default:
+                return "";
+        }
     }
 
     private static async Task<(long Messages, long Events)> PreloadAsync(ConnectionFactory factory, EventQueueSettings settings, string queue, byte[] capture)
@@ -40,8 +57,9 @@ public static class LiveIngest
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
         await channel.ExchangeDeclareAsync(settings.EventExchange, ExchangeType.Topic, durable: true, autoDelete: false);
         // Declared exactly as the node declares them, so that the node finds them equivalent.
-        await channel.QueueDeclareAsync(settings.OverflowQueueName(queue), false, false, true, new Dictionary<string, object?> { ["x-expires"] = (int)settings.Expires!.Value.TotalMilliseconds });
-        await channel.QueueDeclareAsync(queue, false, false, true, settings.QueueArguments(queue));
+        // A shared queue (node-id) is not auto-deleted.
+        await channel.QueueDeclareAsync(settings.OverflowQueueName(queue), false, false, false, new Dictionary<string, object?> { ["x-expires"] = (int)settings.Expires!.Value.TotalMilliseconds });
+        await channel.QueueDeclareAsync(queue, false, false, false, settings.QueueArguments(queue));
         await channel.QueueBindAsync(queue, settings.EventExchange, "#");
 
         var decoder = new EventDecoder();

@@ -9,7 +9,15 @@ using ActorMonitor.Bench;
 //   bare    - the bare sharding ceiling: the same decoded events told, with the same flow control,
 //             to sharded entities that only count them, events/s
 // Prints one line: "MODE events=N seconds=S events_per_s=R".
-//   live BROKER_URL / live-bare BROKER_URL - sustained ingest from RabbitMQ (see LiveIngest)
+//   live BROKER_URL / live-bare BROKER_URL - sustained ingest from RabbitMQ (see LiveIngest);
+//     live-sqlite / live-postgres: the same node persisting to SQLite / BENCH_PG_JOURNAL
+//   memory - a large capture streamed through a node on SQLite with the default limits: peak RSS
+//     at 10/50/100% and latency of queries for tasks passivated long ago (see MemoryBench)
+if (args.Length == 2 && args[0] == "memory")
+{
+    Console.WriteLine(await MemoryBench.RunAsync(args[1]));
+    return 0;
+}
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: ActorMonitor.Bench decode|inline|replay|bare CAPTURE | live|live-bare CAPTURE BROKER_URL");
@@ -17,14 +25,14 @@ if (args.Length < 2)
 }
 // The capture is read into memory first (not timed): the runs measure the pipeline, not the disk.
 var bytes = File.ReadAllBytes(args[1]);
-var lines = args[0] is "replay" or "live" or "live-bare" ? [] : System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
+var lines = args[0] is "replay" or "live" or "live-bare" or "live-sqlite" or "live-postgres" ? [] : System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
 var result = args[0] switch
 {
     "decode" => Modes.Decode(lines),
     "inline" => Modes.Inline(lines),
     "replay" => await Modes.ReplayAsync(bytes),
     "bare" => await Modes.BareAsync(lines),
-    "live" or "live-bare" => await LiveIngest.RunAsync(args[0], args[2], bytes),
+    "live" or "live-bare" or "live-sqlite" or "live-postgres" => await LiveIngest.RunAsync(args[0], args[2], bytes),
     _ => throw new ArgumentException("unknown mode " + args[0]),
 };
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

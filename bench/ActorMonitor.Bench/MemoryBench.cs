@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using ActorMonitor.Celery.Capture;
+using ActorMonitor.Cluster.Hosting;
+
+namespace ActorMonitor.Bench;
+
+/// <summary>
+/// Streams a large capture (read from disk line by line, never held) through a node on a SQLite
+/// file with the default live-entity limits, sampling the process's resident memory as it goes:
+/// the peak at 10%, 50% and 100% of the capture. Then asks, through the task region, for tasks
+/// received in the first 5% of the capture (passivated long ago): latency p50/p99.
+/// </summary>
+public static class MemoryBench
+{
+    public static async Task<string> RunAsync(string capturePath)
+    {
+        var db = Path.Combine(Path.GetTempPath(), "actormonitor-bench-memory.db");
+        foreach (var f in new[] { db, db + "-wal", db + "-shm" }) File.Delete(f);
+        var totalLines = File.ReadLines(capturePath).LongCount(l => l.Length > 0);
+        var system = await MonitorSystem.StartAsync(MonitorConfig.With(
+            $"actormonitor.receiver.utcoffset = 0\nactormonitor.journal = \"sqlite:{db}\"\n" + Environment.GetEnvironmentVariable("BENCH_HOCON")));
+        try
+        {
+            var node = await MonitorNode.StartAsync(system);
+            var peak = 0L;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                var me = Process.GetCurrentProcess();
+                while (!sampling.IsCancellationRequested)
+                {
+                    me.Refresh();
+                    Interlocked.Exchange(ref peak, Math.Max(Interlocked.Read(ref peak), me.WorkingSet64));
+                    await Task.Delay(100);
+                }
+            });
+
+            var decoder = node.CreateDecoder();
+            var oldTasks = new List<string>();
+            var marks = new Dictionary<int, (long Tasks, long PeakMb)>();
+            long line = 0, events = 0;
+            var sw = Stopwatch.StartNew();
+            await using (var ingest = node.CreateIngestClient())
+            {
+                using var file = File.OpenRead(capturePath);
+                var reader = new Utf8LineReader(file);
+                while (await reader.ReadLineAsync() is { } bytes)
+                {
+                    if (bytes.Length == 0) continue;
+                    line++;
+                    var record = CaptureRecord.Parse(bytes.Span, out _);
+                    if (record is null) continue;
+                    var decoded = decoder.Decode(record.Body);
+                    events += decoded.Events.Count;
+                    if (line < totalLines / 20 && oldTasks.Count < 2000)
+                        oldTasks.AddRange(decoded.Events.Where(e => e.Type == "task-received").Select(e => e.Uuid!));
+                    await ingest.SendAsync(record.RoutingKey, decoded, record.LocalReceived);
+                    foreach (var pct in new[] { 10, 50, 100 })
+                        if (line == totalLines * pct / 100)
+                        {
+                            await ingest.WhenAllAppliedAsync();
+                            var summary = await node.Queries.IndexSummaryAsync(tasksByTimeLimit: 0);
+                            marks[pct] = (summary.TaskCount, Interlocked.Read(ref peak) / 1048576);
+                            Console.Error.WriteLine($"memory: {pct}% of the capture, {summary.TaskCount} tasks, peak RSS so far {marks[pct].PeakMb} MB");
+                        }
+                }
+                await ingest.WhenAllAppliedAsync();
+            }
+            await node.Queries.DrainAsync(TimeSpan.FromMinutes(5));
+            await node.Queries.CheckpointAsync(TimeSpan.FromMinutes(5));
+            var elapsed = sw.Elapsed;
+            sampling.Cancel();
+            await sampler;
+            var keeper = await node.Queries.KeeperStatsAsync();
+
+            var latencies = new List<double>();
+            foreach (var uuid in oldTasks.Take(1000))
+            {
+                var q = Stopwatch.StartNew();
+                var task = await node.Queries.TaskAsync(uuid) ?? throw new InvalidOperationException($"task {uuid} was forgotten");
+                latencies.Add(q.Elapsed.TotalMilliseconds);
+            }
+            latencies.Sort();
+            double Pct(double p) => latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(p * latencies.Count) - 1)];
+            return string.Create(CultureInfo.InvariantCulture,
+                $"memory events={events} seconds={elapsed.TotalSeconds:F3} events_per_s={events / elapsed.TotalSeconds:F0} " +
+                $"tasks_10={marks[10].Tasks} rss_mb_10={marks[10].PeakMb} tasks_50={marks[50].Tasks} rss_mb_50={marks[50].PeakMb} " +
+                $"tasks_100={marks[100].Tasks} rss_mb_100={marks[100].PeakMb} live_tasks={keeper.LiveTasks} passivations={keeper.Passivations} " +
+                $"evicted_queries={latencies.Count} evicted_p50_ms={Pct(0.5):F2} evicted_p99_ms={Pct(0.99):F2} db_mb={new FileInfo(db).Length / 1048576}");
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+}
