@@ -38,7 +38,7 @@ public static class MemoryBench
 
             var decoder = node.CreateDecoder();
             var oldTasks = new List<string>();
-            var marks = new Dictionary<int, (long Tasks, long PeakMb)>();
+            var marks = new Dictionary<int, (long Tasks, long PeakMb, long HeapMb)>();
             long line = 0, events = 0;
             var sw = Stopwatch.StartNew();
             await using (var ingest = node.CreateIngestClient())
@@ -61,8 +61,9 @@ public static class MemoryBench
                         {
                             await ingest.WhenAllAppliedAsync();
                             var summary = await node.Queries.IndexSummaryAsync(tasksByTimeLimit: 0);
-                            marks[pct] = (summary.TaskCount, Interlocked.Read(ref peak) / 1048576);
-                            Console.Error.WriteLine($"memory: {pct}% of the capture, {summary.TaskCount} tasks, peak RSS so far {marks[pct].PeakMb} MB");
+                            // The managed heap after a full collection: what the process really keeps.
+                            marks[pct] = (summary.TaskCount, Interlocked.Read(ref peak) / 1048576, GC.GetTotalMemory(forceFullCollection: true) / 1048576);
+                            Console.Error.WriteLine($"memory: {pct}% of the capture, {summary.TaskCount} tasks, peak RSS so far {marks[pct].PeakMb} MB, managed heap after a full GC {marks[pct].HeapMb} MB");
                         }
                 }
                 await ingest.WhenAllAppliedAsync();
@@ -74,6 +75,7 @@ public static class MemoryBench
             await sampler;
             var keeper = await node.Queries.KeeperStatsAsync();
 
+            var loadedBefore = keeper.RowsLoaded;
             var latencies = new List<double>();
             foreach (var uuid in oldTasks.Take(1000))
             {
@@ -82,12 +84,13 @@ public static class MemoryBench
                 latencies.Add(q.Elapsed.TotalMilliseconds);
             }
             latencies.Sort();
+            var loadedByQueries = (await node.Queries.KeeperStatsAsync()).RowsLoaded - loadedBefore;
             double Pct(double p) => latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(p * latencies.Count) - 1)];
             return string.Create(CultureInfo.InvariantCulture,
                 $"memory events={events} seconds={elapsed.TotalSeconds:F3} events_per_s={events / elapsed.TotalSeconds:F0} " +
-                $"tasks_10={marks[10].Tasks} rss_mb_10={marks[10].PeakMb} tasks_50={marks[50].Tasks} rss_mb_50={marks[50].PeakMb} " +
-                $"tasks_100={marks[100].Tasks} rss_mb_100={marks[100].PeakMb} live_tasks={keeper.LiveTasks} passivations={keeper.Passivations} " +
-                $"evicted_queries={latencies.Count} evicted_p50_ms={Pct(0.5):F2} evicted_p99_ms={Pct(0.99):F2} db_mb={new FileInfo(db).Length / 1048576}");
+                $"tasks_10={marks[10].Tasks} rss_mb_10={marks[10].PeakMb} heap_mb_10={marks[10].HeapMb} tasks_50={marks[50].Tasks} rss_mb_50={marks[50].PeakMb} heap_mb_50={marks[50].HeapMb} " +
+                $"tasks_100={marks[100].Tasks} rss_mb_100={marks[100].PeakMb} heap_mb_100={marks[100].HeapMb} live_tasks={keeper.LiveTasks} passivations={keeper.Passivations} " +
+                $"evicted_queries={latencies.Count} rows_loaded_by_queries={loadedByQueries} evicted_p50_ms={Pct(0.5):F2} evicted_p99_ms={Pct(0.99):F2} db_mb={new FileInfo(db).Length / 1048576}");
         }
         finally
         {
