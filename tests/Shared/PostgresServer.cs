@@ -13,7 +13,8 @@ public sealed class PostgresServer : IAsyncLifetime
     public async Task<string> NewJournalAsync()
     {
         var name = $"am_{Guid.NewGuid():N}";
-        await using var c = new Npgsql.NpgsqlConnection(ConnectionString);
+        // Unpooled: a pooled connection would not survive a restart of the server by another test.
+        await using var c = new Npgsql.NpgsqlConnection(ConnectionString + ";Pooling=false");
         await c.OpenAsync();
         await using (var cmd = c.CreateCommand())
         {
