@@ -73,6 +73,18 @@ public sealed class RestartTests(RabbitBroker broker, PostgresServer postgres, I
         using (var stats = await second.StatsAsync()) output.WriteLine(stats.RootElement.ToString());
         Assert.Empty(diffs);
         Assert.Equal(expected.RootElement.GetProperty("messages").GetInt64(), ours.RootElement.GetProperty("messages").GetInt64());
+
+        // One task, the cheap way: the schema of tasks[uuid]; exit code 3 for an unknown uuid.
+        var some = expected.RootElement.GetProperty("tasks").EnumerateObject().First();
+        var one = await Cli.RunAsync("state", "--url", second.Url, "--task", some.Name);
+        Assert.Equal(0, one.ExitCode);
+        using (var want = JsonDocument.Parse($"{{\"tasks\": {{\"{some.Name}\": {some.Value.GetRawText()}}}}}"))
+        using (var got = JsonDocument.Parse($"{{\"tasks\": {{\"{some.Name}\": {one.Stdout}}}}}"))
+            Assert.Empty(StateComparison.Differences(want.RootElement, got.RootElement, keys: ["tasks"]));
+        var unknown = await Cli.RunAsync("state", "--url", second.Url, "--task", "no-such-task");
+        Assert.Equal(3, unknown.ExitCode);
+        Assert.Contains("unknown task no-such-task", unknown.Stderr);
+
         Assert.Equal(0, await second.Process.TerminateAsync(TimeSpan.FromSeconds(60)));
     }
 
