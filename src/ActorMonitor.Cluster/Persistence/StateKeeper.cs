@@ -28,7 +28,8 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private sealed class Cycle(long id)
     {
         public long Id { get; } = id;
-        public HashSet<(EntityKind, string)> Awaited { get; } = [];
+        // The incarnation each row is awaited from: a stopped predecessor must not cancel it.
+        public Dictionary<(EntityKind, string), IActorRef> Awaited { get; } = [];
         public List<(EntityKind Kind, string Id)> Members { get; } = [];
         public List<IActorRef> Savers { get; } = [];
         public List<(IActorRef, long)> Waiters { get; } = [];
@@ -218,7 +219,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             if (!Tracker(key.Kind).TryGet(key.Id, out var live)) continue;
             live.Dirty = false;
             live.InCycle = true;
-            cycle.Awaited.Add(key);
+            cycle.Awaited[key] = live.Entity;
             cycle.Members.Add(key);
             live.Entity.Tell(new CollectRow(cycle.Id));
         }
@@ -229,7 +230,11 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private void OnRow(EntityRow row)
     {
         var cycle = _cycle;
-        if (cycle is null || row.CycleId != cycle.Id || !cycle.Awaited.Remove((row.Kind, row.Id))) return;
+        if (cycle is null || row.CycleId != cycle.Id || !cycle.Awaited.Remove((row.Kind, row.Id)))
+        {
+            Hold(row); // never dropped: the entity counts it as saved; the next cycle commits it
+            return;
+        }
         // Held at once: the entity is clean now and may stop before this cycle commits, and its
         // next incarnation must load this row, not the older stored one.
         Hold(row);
@@ -336,6 +341,10 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             _dirty.Remove(key);
             if (live.Evicting) _evicting[key.Kind]--;
         }
-        if (_cycle is { } cycle && cycle.Awaited.Remove(key) && cycle.Awaited.Count == 0) Commit(cycle);
+        if (_cycle is { } cycle && cycle.Awaited.TryGetValue(key, out var awaited) && awaited.Equals(entity))
+        {
+            cycle.Awaited.Remove(key);
+            if (cycle.Awaited.Count == 0) Commit(cycle);
+        }
     }
 }
