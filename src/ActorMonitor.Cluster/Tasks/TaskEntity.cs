@@ -6,95 +6,38 @@ using Akka.Cluster.Sharding;
 namespace ActorMonitor.Cluster.Tasks;
 
 /// <summary>
-/// One Celery task (entity id = uuid): loads its stored row as it starts, applies each event once
-/// with Celery's Task rules, links the task to its parent, answers GetTask, and hands its row to
-/// the node's <see cref="StateKeeper"/> when asked (checkpoint) or before it stops.
+/// One Celery task (entity id = uuid): applies each event once with Celery's Task rules, links the
+/// task to its parent and answers GetTask; its row goes to and from the node's keeper (see
+/// <see cref="StoredEntity{TRecord}"/>).
 /// </summary>
-// An UntypedActor: one is created per task, and ReceiveActor builds its handler table per instance.
-public sealed class TaskEntity : UntypedActor, IWithUnboundedStash
+public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRef keeper)
+    : StoredEntity<TaskRecord>(EntityKind.Task, uuid, keeper)
 {
     public const string TypeName = "task";
 
-    private readonly string _uuid;
-    private readonly Func<IActorRef> _taskRegion;
-    private readonly IActorRef _keeper;
-    private TaskRecord? _record; // null while the row is loading
-    private bool _dirty, _stopping;
+    protected override TaskRecord NewRecord() => new(Id);
+    protected override TaskRecord FromRow(byte[] row) => TaskRecord.FromRow(Id, row);
+    protected override EntityRow ToRow(TaskRecord record, long cycleId) => StoredRows.Task(record, cycleId);
 
-    public TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRef keeper)
+    protected override bool Handle(TaskRecord record, object message)
     {
-        _uuid = uuid;
-        _taskRegion = taskRegion;
-        _keeper = keeper;
-    }
-
-    public IStash Stash { get; set; } = null!;
-
-    protected override void PreStart() => _keeper.Tell(new LoadEntity(EntityKind.Task, _uuid));
-
-    protected override void OnReceive(object message)
-    {
-        if (_record is null)
-        {
-            if (message is RowLoaded loaded)
-            {
-                _record = loaded.Data is null ? new TaskRecord(_uuid) : TaskRecord.FromRow(_uuid, loaded.Data);
-                Stash.UnstashAll();
-            }
-            else Stash.Stash();
-            return;
-        }
-
         switch (message)
         {
             case ApplyTaskEvent m:
-                Apply(_record, m);
-                break;
+                Apply(record, m);
+                return true;
             case AdoptChild m:
-                if (_record.State.AddChild(m.ChildUuid)) Changed();
+                if (record.State.AddChild(m.ChildUuid)) Changed();
                 m.AckTo.Tell(new EventsApplied(m.DeliveryId));
-                break;
+                return true;
             case GetTask:
-                Sender.Tell(new TaskReply(_uuid, _record.State.Exists ? _record.State.ToSnapshot() : null));
-                if (_record.State.Exists) _keeper.Tell(new EntityTouched(EntityKind.Task, _uuid));
-                else if (!_dirty) Context.Parent.Tell(new Passivate(StopEntity.Instance)); // asked for an unknown task
-                break;
-            case CollectRow c:
-                Sender.Tell(StoredRows.Task(_record, c.CycleId));
-                _dirty = false;
-                break;
-            case PassivateEntity:
-                Context.Parent.Tell(new Passivate(StopEntity.Instance));
-                break;
-            case StopEntity:
-                _stopping = true;
-                SaveOrStop();
-                break;
-            case RowSaved:
-                SaveOrStop();
-                break;
+                Sender.Tell(new TaskReply(Id, record.State.Exists ? record.State.ToSnapshot() : null));
+                if (record.State.Exists) Touched();
+                else PassivateIfUnchanged(); // asked for an unknown task
+                return true;
             default:
-                Unhandled(message);
-                break;
+                return false;
         }
-    }
-
-    private void SaveOrStop()
-    {
-        if (!_dirty)
-        {
-            Context.Stop(Self);
-            return;
-        }
-        _dirty = false;
-        _keeper.Tell(new SaveAndStop(StoredRows.Task(_record!, 0)));
-    }
-
-    private void Changed()
-    {
-        if (_dirty || _stopping) { _dirty = true; return; }
-        _dirty = true;
-        _keeper.Tell(new EntityDirty(EntityKind.Task, _uuid));
     }
 
     // One entity per task: Props.Create(() => new ...) compiles an expression per call and the
@@ -124,10 +67,10 @@ public sealed class TaskEntity : UntypedActor, IWithUnboundedStash
         var parent = record.State.ParentId;
         if (!string.IsNullOrEmpty(parent) && record.FirstLinkTo(parent))
         {
-            if (parent == _uuid) record.State.AddChild(parent); // a retried task is its own child
+            if (parent == Id) record.State.AddChild(parent); // a retried task is its own child
             else
             {
-                _taskRegion().Tell(new AdoptChild(parent, _uuid, m.DeliveryId, Sender));
+                taskRegion().Tell(new AdoptChild(parent, Id, m.DeliveryId, Sender));
                 return;
             }
         }

@@ -1,0 +1,103 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+
+namespace ActorMonitor.Cluster.Persistence;
+
+/// <summary>
+/// What task and worker entities share with their node's <see cref="StateKeeper"/>: load the row
+/// as the entity starts (messages wait meanwhile), say once when the record changed, hand the row
+/// over when asked (a checkpoint), and before stopping (passivation or hand-off) wait until a
+/// changed row is committed, so the next incarnation always loads the latest row.
+/// </summary>
+public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash where TRecord : class
+{
+    private readonly EntityKind _kind;
+    private readonly IActorRef _keeper;
+    private bool _dirty, _stopping;
+
+    protected StoredEntity(EntityKind kind, string id, IActorRef keeper)
+    {
+        _kind = kind;
+        Id = id;
+        _keeper = keeper;
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    protected string Id { get; }
+
+    /// <summary>Null while the row is loading.</summary>
+    protected TRecord? Record { get; private set; }
+
+    protected abstract TRecord NewRecord();
+    protected abstract TRecord FromRow(byte[] row);
+    protected abstract EntityRow ToRow(TRecord record, long cycleId);
+
+    /// <summary>The entity's own messages, once its record is loaded; false when not one of them.</summary>
+    protected abstract bool Handle(TRecord record, object message);
+
+    protected override void PreStart() => _keeper.Tell(new LoadEntity(_kind, Id));
+
+    protected sealed override void OnReceive(object message)
+    {
+        if (Record is null)
+        {
+            if (message is RowLoaded loaded)
+            {
+                Record = loaded.Data is null ? NewRecord() : FromRow(loaded.Data);
+                Stash.UnstashAll();
+            }
+            else Stash.Stash();
+            return;
+        }
+
+        switch (message)
+        {
+            case CollectRow c:
+                Sender.Tell(ToRow(Record, c.CycleId));
+                _dirty = false;
+                break;
+            case PassivateEntity:
+                Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                break;
+            case StopEntity:
+                _stopping = true;
+                SaveOrStop();
+                break;
+            case RowSaved:
+                SaveOrStop();
+                break;
+            default:
+                if (!Handle(Record, message)) Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>The record changed: the keeper hears it once per change from clean to dirty.</summary>
+    protected void Changed()
+    {
+        if (_dirty || _stopping) { _dirty = true; return; }
+        _dirty = true;
+        _keeper.Tell(new EntityDirty(_kind, Id));
+    }
+
+    /// <summary>A query was answered: the entity becomes the most recently used.</summary>
+    protected void Touched() => _keeper.Tell(new EntityTouched(_kind, Id));
+
+    /// <summary>Asked for something that does not exist: no reason to stay in memory.</summary>
+    protected void PassivateIfUnchanged()
+    {
+        if (!_dirty) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+    }
+
+    private void SaveOrStop()
+    {
+        if (!_dirty)
+        {
+            Context.Stop(Self);
+            return;
+        }
+        _dirty = false;
+        _keeper.Tell(new SaveAndStop(ToRow(Record!, 0)));
+    }
+}
