@@ -48,7 +48,11 @@ public sealed class MonitorNode
         store ??= settings.Journal.Kind == StoreKind.Memory ? new MemoryStateStore() : new SqlStateStore(settings.Journal);
         await Task.Run(store.Initialize);
 
-        var restored = await RecoverCheckpointAsync(system, settings);
+        // Recovering the checkpoint journal starts Akka.Persistence.Sql's journal and snapshot
+        // store, which create their tables: one node at a time.
+        ReceiverCheckpoint restored;
+        using (await Task.Run(store.StartupLock))
+            restored = await RecoverCheckpointAsync(system, settings);
         StoredTotals totals = null!;
         var eventIndex = await Task.Run(() => IndexRestore.Read(store, settings.MaxTimelineEntries, restored.OtherEvents, out totals));
 

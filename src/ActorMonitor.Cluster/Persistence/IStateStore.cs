@@ -38,6 +38,13 @@ public interface IStateStore : IDisposable
     /// <summary>Creates the tables when missing; safe when several nodes start at once.</summary>
     void Initialize();
 
+    /// <summary>
+    /// Held while a starting node lets Akka.Persistence.Sql create its own tables (journal, tags,
+    /// snapshot), so that several nodes starting together on an empty PostgreSQL database do not
+    /// race on CREATE TABLE (akka-notes, gotcha 8). Nothing to hold for SQLite and memory.
+    /// </summary>
+    IDisposable StartupLock();
+
     void Commit(StoreCommit commit);
 
     IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids);

@@ -17,6 +17,13 @@ public sealed class MemoryStateStore : IStateStore
 
     public void Initialize() { }
 
+    public IDisposable StartupLock() => new NoLock();
+
+    private sealed class NoLock : IDisposable
+    {
+        public void Dispose() { }
+    }
+
     public void Commit(StoreCommit commit)
     {
         if (Unavailable) throw new InvalidOperationException("the store is unavailable");

@@ -68,6 +68,24 @@ public sealed class SqlStateStore : IStateStore
         tx.Commit();
     }
 
+    public IDisposable StartupLock()
+    {
+        if (!_postgres) return new Unlock(null);
+        var c = Open();
+        Execute(c, null, "SELECT pg_advisory_lock(727274002)"); // a session lock: released on unlock or disconnect
+        return new Unlock(c);
+    }
+
+    private sealed class Unlock(DbConnection? connection) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (connection is null) return;
+            try { Execute(connection, null, "SELECT pg_advisory_unlock(727274002)"); }
+            finally { connection.Dispose(); }
+        }
+    }
+
     public void Commit(StoreCommit commit)
     {
         lock (_writeGate)
