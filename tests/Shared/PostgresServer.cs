@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ActorMonitor.Tests.Shared;
 
 /// <summary>A real PostgreSQL of the tests' own (scripts/postgres), on loopback, on a free port.</summary>
@@ -37,16 +35,5 @@ public sealed class PostgresServer : IAsyncLifetime
 
     public Task StartAsync() => RunScriptAsync("start");
 
-    private async Task<string> RunScriptAsync(string verb)
-    {
-        var psi = new ProcessStartInfo(Repo.Path("scripts", "postgres")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(verb);
-        psi.ArgumentList.Add(Port.ToString());
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"scripts/postgres {verb} {Port} failed: {await stdout}{await stderr}");
-        return await stdout;
-    }
+    private Task<string> RunScriptAsync(string verb) => ProjectScript.RunAsync("postgres", verb, Port);
 }

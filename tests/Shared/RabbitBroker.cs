@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ActorMonitor.Tests.Shared;
 
 /// <summary>A real RabbitMQ of the tests' own (scripts/rabbitmq), on loopback, on a free port.</summary>
@@ -22,15 +20,5 @@ public sealed class RabbitBroker : IAsyncLifetime
 
     public Task StartAsync() => RunScriptAsync("start");
 
-    private async Task RunScriptAsync(string verb)
-    {
-        var psi = new ProcessStartInfo(Repo.Path("scripts", "rabbitmq")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(verb);
-        psi.ArgumentList.Add(Port.ToString());
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"scripts/rabbitmq {verb} {Port} failed: {await stdout}{await stderr}");
-    }
+    private Task RunScriptAsync(string verb) => ProjectScript.RunAsync("rabbitmq", verb, Port);
 }

@@ -13,8 +13,6 @@ public sealed class MemoryStateStore : IStateStore
     /// <summary>Makes the next commits throw, as a database that went away would (tests).</summary>
     public volatile bool Unavailable;
 
-    public int Commits { get; private set; }
-
     public void Initialize() { }
 
     public IDisposable StartupLock() => new NoLock();
@@ -32,7 +30,6 @@ public sealed class MemoryStateStore : IStateStore
             foreach (var t in commit.Tasks) _tasks[t.Uuid] = t;
             foreach (var w in commit.Workers) _workers[w.Hostname] = w;
             _types.UnionWith(commit.TaskTypes);
-            Commits++;
         }
     }
 
