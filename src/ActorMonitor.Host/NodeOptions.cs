@@ -29,6 +29,7 @@ public sealed class NodeOptions
         Add("--node-id", "ACTORMONITOR_NODE_ID", "actormonitor.event-queue.node-id", Quoted, "shared event queue <prefix>.<node-id> (default: a fresh uuid per node)");
         Add("--http", "ACTORMONITOR_HTTP", "actormonitor.http.address", Quoted, "HTTP endpoint host:port (default 127.0.0.1:5555)");
         Add("--akka-host", "ACTORMONITOR_AKKA_HOST", "akka.remote.dot-netty.tcp.hostname", Quoted, "address the cluster reaches this node at (default 127.0.0.1)");
+        Add("--akka-public-host", "ACTORMONITOR_AKKA_PUBLIC_HOST", "akka.remote.dot-netty.tcp.public-hostname", Quoted, "address other nodes use for this one when it differs from --akka-host (a container's service name)");
         Add("--akka-port", "ACTORMONITOR_AKKA_PORT", "akka.remote.dot-netty.tcp.port", Integer, "cluster port (default 0: any free port)");
         Add("--seed-nodes", "ACTORMONITOR_SEED_NODES", "akka.cluster.seed-nodes", SeedList, "comma-separated akka.tcp://actormonitor@host:port addresses (default: none, this node forms the cluster)");
         Add("--event-queue-prefix", "ACTORMONITOR_EVENT_QUEUE_PREFIX", "actormonitor.event-queue.prefix", Quoted, "event queue prefix (Celery's event_queue_prefix, default celeryev)");
