@@ -1,3 +1,4 @@
+using ActorMonitor.Client;
 using System.Diagnostics;
 using ActorMonitor.Celery.Capture;
 using ActorMonitor.Celery.Events;

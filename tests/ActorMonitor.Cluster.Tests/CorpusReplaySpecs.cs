@@ -49,16 +49,17 @@ public class CorpusReplaySpecs(ITestOutputHelper output)
             Assert.Equal(expected.RootElement.GetProperty("messages").GetInt64(), actual.RootElement.GetProperty("messages").GetInt64());
             Assert.Equal(expected.RootElement.GetProperty("as_of").GetDouble(), actual.RootElement.GetProperty("as_of").GetDouble(), 6);
 
+            var taskCount = actual.RootElement.GetProperty("tasks").EnumerateObject().Count();
             if (maxTasksInMemory is not null)
             {
                 // Over the limit, entities were passivated: the state came from their stored rows too.
-                if (state.Tasks.Count > maxTasksInMemory) Assert.True((await node.Queries.KeeperStatsAsync()).Passivations > 0);
+                if (taskCount > maxTasksInMemory) Assert.True((await node.Queries.KeeperStatsAsync()).Passivations > 0);
                 return;
             }
             // The state came from sharded entities: every task and worker is a live entity of its region.
             var tasks = await node.Tasks.Ask<ShardRegionStats>(GetShardRegionStats.Instance, TimeSpan.FromSeconds(5));
             var workers = await node.Workers.Ask<ShardRegionStats>(GetShardRegionStats.Instance, TimeSpan.FromSeconds(5));
-            Assert.True(tasks.Stats.Values.Sum() >= state.Tasks.Count);
+            Assert.True(tasks.Stats.Values.Sum() >= taskCount);
             Assert.True(workers.Stats.Values.Sum() >= state.Workers.Count);
             Assert.True(tasks.Stats.Count > 1, "task entities are spread over shards");
         }

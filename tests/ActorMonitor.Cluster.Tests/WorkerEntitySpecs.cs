@@ -1,3 +1,4 @@
+using ActorMonitor.Client;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Workers;

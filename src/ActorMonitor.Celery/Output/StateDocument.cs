@@ -5,7 +5,9 @@ namespace ActorMonitor.Celery.Output;
 
 /// <summary>
 /// The state JSON of the oracle's schema (what celery_reference.py prints), plus "rejected":
-/// keys sorted as Python's json.dump(sort_keys=True) writes them.
+/// keys sorted as Python's json.dump(sort_keys=True) writes them. <see cref="Tasks"/> come in
+/// ordinal uuid order and are enumerated once, while writing: a million of them are streamed
+/// from the store, never held in memory together.
 /// </summary>
 public sealed record StateDocument(
     double AsOf,
@@ -14,16 +16,18 @@ public sealed record StateDocument(
     long EventCount,
     long TaskCount,
     IReadOnlyList<string> TaskTypes,
-    IReadOnlyList<TaskSnapshot> Tasks,
+    IEnumerable<TaskSnapshot> Tasks,
     IReadOnlyList<WorkerSnapshot> Workers,
     IReadOnlyList<string> TasksByTime)
 {
     public IReadOnlyList<string> AliveWorkers =>
         Workers.Where(w => w.Alive).Select(w => w.Hostname).Order(StringComparer.Ordinal).ToList();
 
-    public void WriteTo(Stream stream, bool indented = true)
+    public void WriteTo(Stream stream, bool indented = true) => WriteToAsync(stream, indented).GetAwaiter().GetResult();
+
+    public async Task WriteToAsync(Stream stream, bool indented = true, CancellationToken ct = default)
     {
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, SkipValidation = false });
+        await using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, SkipValidation = false });
         w.WriteStartObject();
         w.WritePropertyName("alive_workers");
         WriteStrings(w, AliveWorkers);
@@ -35,10 +39,11 @@ public sealed record StateDocument(
         w.WritePropertyName("task_types");
         WriteStrings(w, TaskTypes);
         w.WriteStartObject("tasks");
-        foreach (var t in Tasks.OrderBy(t => t.Uuid, StringComparer.Ordinal))
+        foreach (var t in Tasks)
         {
             w.WritePropertyName(t.Uuid);
             WriteTask(w, t);
+            if (w.BytesPending > 64 * 1024) await w.FlushAsync(ct);
         }
         w.WriteEndObject();
         w.WritePropertyName("tasks_by_time");
@@ -51,7 +56,7 @@ public sealed record StateDocument(
         }
         w.WriteEndObject();
         w.WriteEndObject();
-        w.Flush();
+        await w.FlushAsync(ct);
     }
 
     public static void WriteTask(Utf8JsonWriter w, TaskSnapshot t)

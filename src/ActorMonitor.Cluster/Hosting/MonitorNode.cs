@@ -1,3 +1,4 @@
+using ActorMonitor.Client;
 using ActorMonitor.Cluster.Index;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
@@ -48,6 +49,10 @@ public sealed class MonitorNode
         store ??= settings.Journal.Kind == StoreKind.Memory ? new MemoryStateStore() : new SqlStateStore(settings.Journal);
         await Task.Run(store.Initialize);
 
+        // First, so that checkpoints of other nodes' receivers find it as soon as this node is a
+        // member (the task types it has not seen yet are written once more, harmlessly).
+        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, []), EventReceiverActor.KeeperName);
+
         // Recovering the checkpoint journal starts Akka.Persistence.Sql's journal and snapshot
         // store, which create their tables: one node at a time.
         ReceiverCheckpoint restored;
@@ -56,7 +61,6 @@ public sealed class MonitorNode
         StoredTotals totals = null!;
         var eventIndex = await Task.Run(() => IndexRestore.Read(store, settings.MaxTimelineEntries, restored.OtherEvents, out totals));
 
-        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, totals.TaskTypes), "state-keeper");
         var sharding = ClusterSharding.Get(system); // before ClusterShardingSettings.Create: it injects the defaults
         var shardingSettings = ClusterShardingSettings.Create(system);
         var strategy = sharding.DefaultShardAllocationStrategy(shardingSettings);
@@ -68,11 +72,14 @@ public sealed class MonitorNode
             new WorkerMessageExtractor(settings.WorkerShards), strategy, StopEntity.Instance);
 
         var index = system.ActorOf(EventIndexActor.Props(eventIndex), "event-index");
-        var checkpoints = new CheckpointSettings(settings.NodeName, settings.CheckpointInterval, settings.CheckpointMaxMessages, settings.SnapshotEvery);
+        var checkpoints = new CheckpointSettings(settings.NodeName, settings.CheckpointInterval, settings.CheckpointMaxMessages, settings.SnapshotEvery, ClusterWide: true)
+        {
+            Timeout = settings.CheckpointTimeout,
+        };
         var receiver = system.ActorOf(
             EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
                 restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }),
-            "event-receiver");
+            ReceiverName);
         return new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver);
     }
 
@@ -89,6 +96,9 @@ public sealed class MonitorNode
             await journal.GracefulStop(TimeSpan.FromSeconds(10));
         }
     }
+
+    /// <summary>The receiver's actor name on every monitor node.</summary>
+    public const string ReceiverName = "event-receiver";
 
     public static double WallClock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 

@@ -21,7 +21,8 @@ public sealed record MonitorSettings(
     int MaxTimelineEntries,
     TimeSpan CheckpointInterval,
     int CheckpointMaxMessages,
-    int SnapshotEvery)
+    int SnapshotEvery,
+    TimeSpan CheckpointTimeout)
 {
     public static MonitorSettings FromConfig(Config config)
     {
@@ -47,7 +48,8 @@ public sealed record MonitorSettings(
             Positive(c, "state.max-timeline-entries", 40_000),
             c.GetTimeSpan("checkpoint.interval", TimeSpan.FromMilliseconds(200)),
             Positive(c, "checkpoint.max-messages", 4000),
-            Positive(c, "checkpoint.snapshot-every", 100));
+            Positive(c, "checkpoint.snapshot-every", 100),
+            c.GetTimeSpan("checkpoint.timeout", TimeSpan.FromSeconds(10)));
     }
 
     private static int Positive(Config c, string key, int fallback)

@@ -21,11 +21,22 @@ public sealed record WorkerRow(string Hostname, byte[] Data, long EventCount);
 /// <summary>What one checkpoint writes, in one transaction.</summary>
 public sealed record StoreCommit(IReadOnlyList<TaskRow> Tasks, IReadOnlyList<WorkerRow> Workers, IReadOnlyCollection<string> TaskTypes)
 {
-    public int Count => Tasks.Count + Workers.Count;
+    /// <summary>The counters of this node's receiver, when its checkpoint asked for this commit.</summary>
+    public IReadOnlyList<ReceiverRow> Receivers { get; init; } = [];
+
+    public int Count => Tasks.Count + Workers.Count + Receivers.Count;
 }
 
-/// <summary>The cluster-wide counters as sums over the stored rows.</summary>
-public sealed record StoredTotals(long TaskEvents, long TaskCount, long WorkerEvents, long MaxSeq, IReadOnlyList<string> TaskTypes);
+/// <summary>
+/// The cluster-wide counters as sums over the stored rows: tasks and workers (their events,
+/// counted once each), and every node's receiver (messages, and events of no task or worker).
+/// </summary>
+public sealed record StoredTotals(long TaskEvents, long TaskCount, long WorkerEvents, long MaxSeq, IReadOnlyList<string> TaskTypes)
+{
+    public long Messages { get; init; }
+    public long RejectedMessages { get; init; }
+    public long OtherEvents { get; init; }
+}
 
 /// <summary>
 /// Durable task and worker rows. Calls block (the keeper runs them off the actor thread); every
@@ -56,6 +67,7 @@ public interface IStateStore : IDisposable
     /// <summary>The rows of the <paramref name="count"/> tasks with the latest events.</summary>
     IReadOnlyList<KeyValuePair<string, byte[]>> LatestTasks(int count);
 
+    /// <summary>Every task row, in ordinal uuid order, read as it is enumerated.</summary>
     IEnumerable<KeyValuePair<string, byte[]>> AllTasks();
 
     IEnumerable<KeyValuePair<string, byte[]>> AllWorkers();

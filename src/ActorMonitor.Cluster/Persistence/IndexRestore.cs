@@ -7,8 +7,8 @@ namespace ActorMonitor.Cluster.Persistence;
 /// <summary>Rebuilds a node's <see cref="EventIndex"/> from the stored rows after a restart.</summary>
 public static class IndexRestore
 {
-    /// <param name="otherEvents">Accepted events of no task or worker, from the receiver's checkpoint.</param>
-    public static EventIndex Read(IStateStore store, int maxTimelineEntries, long otherEvents, out StoredTotals totals)
+    /// <param name="otherEvents">Accepted events of no task or worker, from the receiver's checkpoint; null: every receiver's, as stored.</param>
+    public static EventIndex Read(IStateStore store, int maxTimelineEntries, long? otherEvents, out StoredTotals totals)
     {
         totals = store.ReadTotals();
         var index = new EventIndex(maxTimelineEntries);
@@ -23,7 +23,7 @@ public static class IndexRestore
             .OrderBy(x => x.Mark.Seq)
             .ToList();
         if (marks.Count > maxTimelineEntries) marks.RemoveRange(0, marks.Count - maxTimelineEntries);
-        index.Restore(totals.TaskEvents + totals.WorkerEvents + otherEvents, totals.TaskCount, totals.TaskTypes, workers, marks);
+        index.Restore(totals.TaskEvents + totals.WorkerEvents + (otherEvents ?? totals.OtherEvents), totals.TaskCount, totals.TaskTypes, workers, marks);
         return index;
     }
 }

@@ -42,8 +42,15 @@ public sealed record StopEntity
     public static readonly StopEntity Instance = new();
 }
 
-/// <summary>Commit every row changed so far; answered with <see cref="CheckpointCommitted"/> or <see cref="CheckpointFailed"/>.</summary>
-public sealed record Checkpoint(long Id);
+/// <summary>
+/// Commit every row changed so far; answered with <see cref="CheckpointCommitted"/> or
+/// <see cref="CheckpointFailed"/>. A receiver tells every node's keeper (entities anywhere may hold
+/// its events); its own node's keeper also gets the receiver's counters to write with the rows.
+/// </summary>
+public sealed record Checkpoint(long Id, ReceiverRow? Receiver = null);
+
+/// <summary>A receiver's counters as of a checkpoint: the cluster-wide figures sum these rows.</summary>
+public sealed record ReceiverRow(string NodeName, long Messages, long RejectedMessages, long OtherEvents);
 
 public sealed record CheckpointCommitted(long Id);
 
@@ -71,7 +78,8 @@ public sealed record KeeperStats(
     public bool StoreFailing { get; init; }
 }
 
-internal sealed record CommitDone(IReadOnlyList<(EntityRow Row, long Seq)> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters);
+internal sealed record CommitDone(IReadOnlyList<(EntityRow Row, long Seq)> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters,
+    IReadOnlyList<ReceiverRow> Receivers);
 
 internal sealed record CommitError(Exception Cause, IReadOnlyList<EntityRow> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters);
 

@@ -7,6 +7,7 @@ public sealed class MemoryStateStore : IStateStore
     private readonly Dictionary<string, TaskRow> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WorkerRow> _workers = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _types = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ReceiverRow> _receivers = new(StringComparer.Ordinal);
 
     public StoreTarget Target => StoreTarget.Memory;
 
@@ -30,6 +31,7 @@ public sealed class MemoryStateStore : IStateStore
             foreach (var t in commit.Tasks) _tasks[t.Uuid] = t;
             foreach (var w in commit.Workers) _workers[w.Hostname] = w;
             _types.UnionWith(commit.TaskTypes);
+            foreach (var r in commit.Receivers) _receivers[r.NodeName] = r;
         }
     }
 
@@ -49,7 +51,12 @@ public sealed class MemoryStateStore : IStateStore
     {
         lock (_gate)
             return new StoredTotals(_tasks.Values.Sum(t => t.EventCount), _tasks.Values.Sum(t => t.ReceivedCount),
-                _workers.Values.Sum(w => w.EventCount), _tasks.Count == 0 ? 0 : _tasks.Values.Max(t => t.LastSeq), _types.ToList());
+                _workers.Values.Sum(w => w.EventCount), _tasks.Count == 0 ? 0 : _tasks.Values.Max(t => t.LastSeq), _types.ToList())
+            {
+                Messages = _receivers.Values.Sum(r => r.Messages),
+                RejectedMessages = _receivers.Values.Sum(r => r.RejectedMessages),
+                OtherEvents = _receivers.Values.Sum(r => r.OtherEvents),
+            };
     }
 
     public IReadOnlyList<KeyValuePair<string, byte[]>> LatestTasks(int count)
@@ -60,7 +67,7 @@ public sealed class MemoryStateStore : IStateStore
 
     public IEnumerable<KeyValuePair<string, byte[]>> AllTasks()
     {
-        lock (_gate) return _tasks.Values.Select(t => KeyValuePair.Create(t.Uuid, t.Data)).ToList();
+        lock (_gate) return _tasks.Values.OrderBy(t => t.Uuid, StringComparer.Ordinal).Select(t => KeyValuePair.Create(t.Uuid, t.Data)).ToList();
     }
 
     public IEnumerable<KeyValuePair<string, byte[]>> AllWorkers()

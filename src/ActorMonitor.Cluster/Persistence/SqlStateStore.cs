@@ -64,6 +64,8 @@ public sealed class SqlStateStore : IStateStore
             CREATE INDEX IF NOT EXISTS am_tasks_last_seq ON am_tasks (last_seq);
             CREATE TABLE IF NOT EXISTS am_workers (hostname TEXT PRIMARY KEY, event_count {bigint} NOT NULL, data {blob} NOT NULL);
             CREATE TABLE IF NOT EXISTS am_task_types (name TEXT PRIMARY KEY);
+            CREATE TABLE IF NOT EXISTS am_receivers (
+              node_name TEXT PRIMARY KEY, messages {bigint} NOT NULL, rejected_messages {bigint} NOT NULL, other_events {bigint} NOT NULL);
             """);
         tx.Commit();
     }
@@ -103,6 +105,12 @@ public sealed class SqlStateStore : IStateStore
                     """, ("@h", w.Hostname), ("@e", w.EventCount), ("@d", w.Data));
             foreach (var t in commit.TaskTypes)
                 Execute(c, tx, "INSERT INTO am_task_types (name) VALUES (@n) ON CONFLICT DO NOTHING", ("@n", t));
+            foreach (var r in commit.Receivers)
+                Execute(c, tx, """
+                    INSERT INTO am_receivers (node_name, messages, rejected_messages, other_events) VALUES (@n, @m, @r, @o)
+                    ON CONFLICT (node_name) DO UPDATE SET messages = excluded.messages,
+                      rejected_messages = excluded.rejected_messages, other_events = excluded.other_events
+                    """, ("@n", r.NodeName), ("@m", r.Messages), ("@r", r.RejectedMessages), ("@o", r.OtherEvents));
             tx.Commit();
         }
     }
@@ -205,7 +213,17 @@ public sealed class SqlStateStore : IStateStore
         var types = new List<string>();
         using (var r = cmd.ExecuteReader())
             while (r.Read()) types.Add(r.GetString(0));
-        return new StoredTotals(taskEvents, taskCount, workerEvents, maxSeq, types);
+        cmd.CommandText = "SELECT COALESCE(SUM(messages), 0), COALESCE(SUM(rejected_messages), 0), COALESCE(SUM(other_events), 0) FROM am_receivers";
+        using (var r = cmd.ExecuteReader())
+        {
+            r.Read();
+            return new StoredTotals(taskEvents, taskCount, workerEvents, maxSeq, types)
+            {
+                Messages = Convert.ToInt64(r.GetValue(0)),
+                RejectedMessages = Convert.ToInt64(r.GetValue(1)),
+                OtherEvents = Convert.ToInt64(r.GetValue(2)),
+            };
+        }
     }
 
     public IReadOnlyList<KeyValuePair<string, byte[]>> LatestTasks(int count)
@@ -217,7 +235,9 @@ public sealed class SqlStateStore : IStateStore
         return ReadPairs(cmd).ToList();
     }
 
-    public IEnumerable<KeyValuePair<string, byte[]>> AllTasks() => Stream("SELECT uuid, data FROM am_tasks");
+    // Byte order in both databases: ordinal order for the ASCII of Celery's uuids.
+    public IEnumerable<KeyValuePair<string, byte[]>> AllTasks() =>
+        Stream(_postgres ? "SELECT uuid, data FROM am_tasks ORDER BY uuid COLLATE \"C\"" : "SELECT uuid, data FROM am_tasks ORDER BY uuid");
 
     public IEnumerable<KeyValuePair<string, byte[]>> AllWorkers() => Stream("SELECT hostname, data FROM am_workers");
 

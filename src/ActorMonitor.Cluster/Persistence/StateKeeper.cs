@@ -51,6 +51,8 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private readonly List<IActorRef> _savers = []; // entities waiting for RowSaved
     private readonly List<(IActorRef, long)> _waiters = [];
     private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
+    // Counters of this node's receiver, written with the next commit (the newest one wins).
+    private readonly Dictionary<string, ReceiverRow> _receiverRows = new(StringComparer.Ordinal);
     private readonly Dictionary<EntityKind, List<(IActorRef, string)>> _loadQueue = new() { [EntityKind.Task] = [], [EntityKind.Worker] = [] };
     private readonly HashSet<EntityKind> _loading = [];
     private Cycle? _cycle;
@@ -111,6 +113,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
                 Sender.Tell(new CheckpointFailed(m.Id, $"the store is unavailable ({_lastError}); retrying"));
                 break;
             case Checkpoint m:
+                if (m.Receiver is { } counters) _receiverRows[counters.NodeName] = counters;
                 _waiters.Add((Sender, m.Id));
                 StartCycle();
                 break;
@@ -253,17 +256,17 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         var commit = new StoreCommit(
             rows.Where(r => r.Task is not null).Select(r => r.Task!).ToList(),
             rows.Where(r => r.Worker is not null).Select(r => r.Worker!).ToList(),
-            newTypes);
+            newTypes) { Receivers = _receiverRows.Values.ToList() };
         var self = Self;
         var savers = cycle.Savers.ToList();
         var waiters = cycle.Waiters.ToList();
         if (commit.Count == 0 && newTypes.Count == 0)
         {
-            self.Tell(new CommitDone(held, savers, waiters));
+            self.Tell(new CommitDone(held, savers, waiters, []));
             return;
         }
         Task.Run(() => _store.Commit(commit)).ContinueWith(t => self.Tell(t.IsCompletedSuccessfully
-            ? new CommitDone(held, savers, waiters)
+            ? new CommitDone(held, savers, waiters, commit.Receivers)
             : new CommitError(t.Exception!.GetBaseException(), rows, savers, waiters)));
     }
 
@@ -288,6 +291,8 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             if (_unsaved.TryGetValue((row.Kind, row.Id), out var current) && current.Seq == seq) _unsaved.Remove((row.Kind, row.Id));
             _knownTypes.UnionWith(row.TaskNames);
         }
+        foreach (var r in m.Receivers)
+            if (_receiverRows.TryGetValue(r.NodeName, out var current) && ReferenceEquals(current, r)) _receiverRows.Remove(r.NodeName);
         foreach (var saver in m.Savers) saver.Tell(RowSaved.Instance);
         foreach (var (replyTo, id) in m.Waiters) replyTo.Tell(new CheckpointCommitted(id));
         Evict(EntityKind.Task);

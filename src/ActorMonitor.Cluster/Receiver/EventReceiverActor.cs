@@ -6,14 +6,25 @@ using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 
 namespace ActorMonitor.Cluster.Receiver;
 
-/// <summary>How the receiver checkpoints: see actormonitor.checkpoint in hocon/actormonitor.conf.</summary>
-public sealed record CheckpointSettings(string NodeName, TimeSpan Interval, int MaxMessages, int SnapshotEvery)
+/// <summary>
+/// How the receiver checkpoints: see actormonitor.checkpoint in hocon/actormonitor.conf.
+/// <paramref name="ClusterWide"/>: every monitor node's keeper takes part in each checkpoint
+/// (entities on any node may hold this receiver's events); off for a lone test system.
+/// </summary>
+public sealed record CheckpointSettings(string NodeName, TimeSpan Interval, int MaxMessages, int SnapshotEvery, bool ClusterWide = false)
 {
     public static readonly CheckpointSettings Default = new("node-1", TimeSpan.FromMilliseconds(200), 4000, 100);
+
+    /// <summary>A keeper that has not answered by then fails the checkpoint; it is retried.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After a node was lost, deliveries still unanswered this long are sent again.</summary>
+    public TimeSpan ResendAfter { get; init; } = TimeSpan.FromSeconds(3);
 }
 
 /// <summary>
@@ -24,12 +35,17 @@ public sealed record CheckpointSettings(string NodeName, TimeSpan Interval, int 
 /// its journal) covers it: only then may the source ack it to the broker.
 /// Entities report events they had already applied (a redelivery); those are not counted again.
 /// The index is fed in message order once each message is complete, with new events only.
+/// In a cluster, a checkpoint commits the rows of every monitor node (entities anywhere may hold
+/// this receiver's events). When a node is downed, what its entities applied since their last
+/// commit is gone: every message not yet durable is sent again (entities skip what they hold),
+/// and only then can a checkpoint cover it.
 /// </summary>
 public sealed class EventReceiverActor : UntypedActor, IWithTimers
 {
     private sealed class Pending(long delivery, IActorRef source, long sourceId, ulong bodyHash, IngestMessage message, IndexEntry[] entries, ulong[] ids)
     {
-        public long Delivery { get; } = delivery;
+        /// <summary>The id entities answer to; a new one for each re-send, so late answers to an older send are ignored.</summary>
+        public long Delivery { get; set; } = delivery;
         public IActorRef Source { get; } = source;
         public long SourceId { get; } = sourceId;
         public ulong BodyHash { get; } = bodyHash;
@@ -39,6 +55,17 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         public int Remaining { get; set; }
         public HashSet<ulong>? Duplicates { get; set; }
 
+        /// <summary>The arrival sequence of each task event (0 for other events), the same on every send.</summary>
+        public long[] Seqs { get; init; } = [];
+
+        /// <summary>Counted and indexed already; now only waiting to be durable (or re-applied after a node loss).</summary>
+        public bool Released { get; set; }
+
+        /// <summary>Sent again: entities that applied the first send now call it a duplicate, which it is not.</summary>
+        public bool Resent { get; set; }
+
+        public DateTime SentAt { get; set; }
+
         /// <summary>A redelivery of a message already counted: acked with the next checkpoint, never counted again.</summary>
         public bool IsRedelivery { get; init; }
 
@@ -47,7 +74,9 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         public double? LocalReceivedAfter { get; set; }
     }
 
-    private sealed record Cut(long Id, List<Pending> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters);
+    private sealed record Cut(long Id, List<Pending> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters, HashSet<Address> Keepers);
+
+    private sealed record CutTimeout(long Id);
 
     private sealed record Tick
     {
@@ -88,6 +117,11 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
     private double? _lastLocalReceived;
     private ulong[] _lastAckedHashes, _previousAckedHashes;
     private int _checkpointFailures;
+    private Address _selfAddress = null!;
+    // Monitor nodes as this receiver's own subscription saw them: a node leaves this set only once
+    // its removal has been handled here, so no checkpoint skips a node whose loss is not repaired.
+    private readonly HashSet<Address> _monitorNodes = [];
+    private DateTime _resendUntil = DateTime.MinValue;
 
     public EventReceiverActor(IActorRef tasks, IActorRef workers, IActorRef index, IActorRef keeper, Func<long> hereUtcOffset,
         Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored)
@@ -125,6 +159,18 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
     {
         StartJournal();
         Timers.StartPeriodicTimer("checkpoint", Tick.Instance, _settings.Interval);
+        if (_settings.ClusterWide)
+        {
+            var cluster = Akka.Cluster.Cluster.Get(Context.System);
+            _selfAddress = cluster.SelfAddress;
+            cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
+        }
+        else _selfAddress = Self.Path.Address;
+    }
+
+    protected override void PostStop()
+    {
+        if (_settings.ClusterWide) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
     }
 
     private void StartJournal() => _journal = Context.Watch(Context.ActorOf(CheckpointJournal.Props(_settings.NodeName, _settings.SnapshotEvery)));
@@ -140,15 +186,32 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
                 OnApplied(a);
                 break;
             case Tick:
+                if (DateTime.UtcNow < _resendUntil) ResendOverdue();
                 if (_undurable.Count > 0 || _checkpointWaiters.Count > 0) StartCheckpoint();
                 break;
             case CheckpointCommitted c when _cut?.Id == c.Id:
-                _journal.Tell(new PersistCheckpoint(c.Id, _cut.State));
+                _cut.Keepers.Remove(KeeperAddress(Sender));
+                if (_cut.Keepers.Count == 0)
+                {
+                    Timers.Cancel("cut-timeout");
+                    _journal.Tell(new PersistCheckpoint(c.Id, _cut.State));
+                }
+                break;
+            case CutTimeout t when _cut?.Id == t.Id && _cut.Keepers.Count > 0:
+                CheckpointFailedWith($"no answer within {_settings.Timeout.TotalSeconds} s from the keeper on {string.Join(", ", _cut.Keepers)}");
+                break;
+            case ClusterEvent.MemberRemoved r when r.Member.HasRole(Client.MonitorClient.MonitorRole) && !r.Member.Address.Equals(_selfAddress):
+                OnNodeRemoved(r);
+                _monitorNodes.Remove(r.Member.Address);
+                break;
+            case ClusterEvent.IMemberEvent e:
+                if (e.Member.HasRole(Client.MonitorClient.MonitorRole) && e is not ClusterEvent.MemberRemoved) _monitorNodes.Add(e.Member.Address);
                 break;
             case CheckpointPersisted p when _cut?.Id == p.Id:
                 OnDurable(_cut);
                 break;
             case CheckpointFailed f when _cut?.Id == f.Id:
+                Timers.Cancel("cut-timeout");
                 CheckpointFailedWith(f.Reason);
                 break;
             case Terminated t when t.ActorRef.Equals(_journal):
@@ -205,23 +268,43 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         _lastLocalReceived = localReceived;
         if (m.Message.HasRejections) LogRejections(m);
 
-        var delivery = ++_sequence;
         var events = m.Message.Events;
         var entries = new IndexEntry[events.Count];
         var ids = new ulong[events.Count];
-        var pending = new Pending(delivery, Sender, m.DeliveryId, hash, m, entries, ids);
-        Dictionary<string, List<WorkerEvent>>? byWorker = null;
-
+        var seqs = new long[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
             var ev = events[i];
             _rules.Apply(ev, localReceived);
             entries[i] = IndexEntry.From(ev);
             ids[i] = ev.Id;
+            if (ev.IsTaskEvent) seqs[i] = ++_eventSeq;
+        }
+
+        var pending = new Pending(++_sequence, Sender, m.DeliveryId, hash, m, entries, ids)
+        {
+            Seqs = seqs, ClockAfter = _rules.Clock.Value, LocalReceivedAfter = localReceived,
+        };
+        _order.Enqueue(pending);
+        Send(pending);
+        if (pending.Remaining == 0) Release();
+        else _inFlight[pending.Delivery] = pending;
+    }
+
+    /// <summary>Tells the message's events to their task and worker entities (the rules were applied once, on arrival).</summary>
+    private void Send(Pending p)
+    {
+        var events = p.Message.Message.Events;
+        Dictionary<string, List<WorkerEvent>>? byWorker = null;
+        p.Remaining = 0;
+        p.SentAt = DateTime.UtcNow;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var ev = events[i];
             if (ev.IsTaskEvent)
             {
-                _tasks.Tell(new ApplyTaskEvent(ev.Uuid!, delivery, TaskEvent.From(ev), ++_eventSeq));
-                pending.Remaining++;
+                _tasks.Tell(new ApplyTaskEvent(ev.Uuid!, p.Delivery, TaskEvent.From(ev), p.Seqs[i]));
+                p.Remaining++;
                 if (ev.Subject != "sent") WorkerBatch(ref byWorker, ev.Hostname!).Add(WorkerEvent.TaskHeartbeat(ev));
             }
             else if (ev.IsWorkerEvent)
@@ -229,20 +312,54 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
                 WorkerBatch(ref byWorker, ev.Hostname!).Add(WorkerEvent.From(ev));
             }
         }
-
-        if (byWorker is not null)
-            foreach (var (hostname, batch) in byWorker)
-            {
-                _workers.Tell(new ApplyWorkerEvents(hostname, delivery, batch));
-                pending.Remaining++;
-            }
-
-        pending.ClockAfter = _rules.Clock.Value;
-        pending.LocalReceivedAfter = localReceived;
-        _order.Enqueue(pending);
-        if (pending.Remaining == 0) Release();
-        else _inFlight[delivery] = pending;
+        if (byWorker is null) return;
+        foreach (var (hostname, batch) in byWorker)
+        {
+            _workers.Tell(new ApplyWorkerEvents(hostname, p.Delivery, batch));
+            p.Remaining++;
+        }
     }
+
+    /// <summary>Sends a message's events again under a new delivery id; a released one waits for its entities again before a checkpoint may cover it.</summary>
+    private void Resend(Pending p)
+    {
+        _inFlight.Remove(p.Delivery);
+        p.Delivery = ++_sequence;
+        p.Resent = true;
+        Send(p);
+        if (p.Remaining > 0) _inFlight[p.Delivery] = p;
+        else if (p.Released) _undurable.Add(p);
+        else Release();
+    }
+
+    private void OnNodeRemoved(ClusterEvent.MemberRemoved r)
+    {
+        if (_cut is { } cut && cut.Keepers.Contains(r.Member.Address))
+        {
+            Timers.Cancel("cut-timeout");
+            CheckpointFailedWith($"node {r.Member.Address} left while the checkpoint waited for its keeper");
+        }
+        // A node that left gracefully handed its entities off after saving their rows; a downed
+        // one took with it whatever its entities applied since their last commit.
+        if (r.PreviousStatus != MemberStatus.Down) return;
+        var released = _undurable.ToList();
+        _undurable.Clear();
+        var unanswered = _inFlight.Values.ToList();
+        _log.Warning("Node {0} was downed: sending {1} applied and {2} unanswered messages, none of them durable yet, to their entities again (they skip events they hold).",
+            r.Member.Address, released.Count, unanswered.Count);
+        foreach (var p in released) Resend(p);
+        foreach (var p in unanswered) Resend(p);
+        // The shards of the lost node move to the survivors: sends into the gap are repeated.
+        _resendUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+    }
+
+    private void ResendOverdue()
+    {
+        var overdue = DateTime.UtcNow - _settings.ResendAfter;
+        foreach (var p in _inFlight.Values.Where(p => p.SentAt < overdue).ToList()) Resend(p);
+    }
+
+    private Address KeeperAddress(IActorRef keeper) => keeper.Path.Address.HasGlobalScope ? keeper.Path.Address : _selfAddress;
 
     private static List<WorkerEvent> WorkerBatch(ref Dictionary<string, List<WorkerEvent>>? byWorker, string hostname)
     {
@@ -254,10 +371,11 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
     private void OnApplied(EventsApplied a)
     {
         if (!_inFlight.TryGetValue(a.DeliveryId, out var p)) return;
-        if (a.Duplicates is { Count: > 0 } dups) (p.Duplicates ??= []).UnionWith(dups);
+        if (a.Duplicates is { Count: > 0 } dups && !p.Resent) (p.Duplicates ??= []).UnionWith(dups);
         if (--p.Remaining > 0) return;
         _inFlight.Remove(a.DeliveryId);
-        Release();
+        if (p.Released) _undurable.Add(p); // re-applied after a node loss: it may be covered now
+        else Release();
     }
 
     /// <summary>Completes messages in arrival order: counters, index, then they wait for a checkpoint.</summary>
@@ -266,6 +384,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         while (_order.TryPeek(out var p) && p.Remaining == 0 && !_inFlight.ContainsKey(p.Delivery))
         {
             _order.Dequeue();
+            p.Released = true;
             _releasedClock = p.ClockAfter;
             _releasedLocalReceived = p.LocalReceivedAfter;
             Count(p);
@@ -326,7 +445,9 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
 
     private void StartCheckpoint()
     {
-        if (_cut is not null || _journal.IsNobody()) return;
+        // Not while messages are being re-applied after a node loss: the cut would cover a
+        // message whose events some entity does not hold yet.
+        if (_cut is not null || _journal.IsNobody() || _inFlight.Values.Any(p => p.Released)) return;
         var messages = _undurable.ToList();
         _undurable.Clear();
         var hashes = messages.Where(p => p.BodyHash != 0).Select(p => p.BodyHash).ToArray();
@@ -334,10 +455,20 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
             _duplicateEvents, _duplicateMessages, _releasedClock, _eventSeq, _releasedLocalReceived,
             new Dictionary<RejectionCause, long>(_rejections), hashes, _lastAckedHashes);
         // Only those who asked before this cut started are answered by it.
-        _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters]);
+        var keepers = KeeperNodes();
+        _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters], keepers);
         _checkpointWaiters.Clear();
-        _keeper.Tell(new Checkpoint(_cut.Id));
+        _keeper.Tell(new Checkpoint(_cut.Id, new ReceiverRow(_settings.NodeName, _messages, _rejectedMessages, _otherEvents)));
+        foreach (var node in keepers.Where(a => !a.Equals(_selfAddress)))
+            Context.ActorSelection(new RootActorPath(node) / "user" / KeeperName).Tell(new Checkpoint(_cut.Id));
+        Timers.StartSingleTimer("cut-timeout", new CutTimeout(_cut.Id), _settings.Timeout);
     }
+
+    /// <summary>The keeper's actor name on every monitor node.</summary>
+    public const string KeeperName = "state-keeper";
+
+    /// <summary>Every node that may host entities: each monitor member until its removal (unreachable and downed ones too).</summary>
+    private HashSet<Address> KeeperNodes() => [_selfAddress, .. _monitorNodes];
 
     private void OnDurable(Cut cut)
     {

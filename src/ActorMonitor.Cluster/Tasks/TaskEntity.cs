@@ -1,3 +1,4 @@
+using ActorMonitor.Client;
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Cluster.Persistence;
 using Akka.Actor;
@@ -13,7 +14,7 @@ namespace ActorMonitor.Cluster.Tasks;
 public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRef keeper)
     : StoredEntity<TaskRecord>(EntityKind.Task, uuid, keeper)
 {
-    public const string TypeName = "task";
+    public const string TypeName = Client.MonitorClient.TaskTypeName;
 
     protected override TaskRecord NewRecord() => new(Id);
     protected override TaskRecord FromRow(byte[] row) => TaskRecord.FromRow(Id, row);
@@ -28,7 +29,7 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
                 return true;
             case AdoptChild m:
                 if (record.State.AddChild(m.ChildUuid)) Changed();
-                m.AckTo.Tell(new EventsApplied(m.DeliveryId));
+                m.AckTo.Tell(m.DuplicateOf == 0 ? new EventsApplied(m.DeliveryId) : new EventsApplied(m.DeliveryId, [m.DuplicateOf]));
                 return true;
             case GetTask:
                 Sender.Tell(new TaskReply(Id, record.State.Exists ? record.State.ToSnapshot() : null));
@@ -57,7 +58,10 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
     {
         if (!record.Apply(m.Event, m.Seq))
         {
-            Sender.Tell(new EventsApplied(m.DeliveryId, [m.Event.Id]));
+            var linked = record.State.ParentId;
+            if (!string.IsNullOrEmpty(linked) && linked != Id)
+                taskRegion().Tell(new AdoptChild(linked, Id, m.DeliveryId, Sender, DuplicateOf: m.Event.Id));
+            else Sender.Tell(new EventsApplied(m.DeliveryId, [m.Event.Id]));
             return;
         }
         Changed();

@@ -1,13 +1,8 @@
 using ActorMonitor.Celery.State;
+using ActorMonitor.Client;
 using Akka.Actor;
 
 namespace ActorMonitor.Cluster.Tasks;
-
-/// <summary>Any message routed to the task entity of <see cref="Uuid"/>.</summary>
-public interface ITaskEntityMessage
-{
-    string Uuid { get; }
-}
 
 /// <summary>
 /// Apply one task event (<paramref name="Seq"/>: the receiver's arrival order); the entity
@@ -17,12 +12,9 @@ public sealed record ApplyTaskEvent(string Uuid, long DeliveryId, TaskEvent Even
 
 /// <summary>
 /// Sent by a child task to its parent: add <paramref name="ChildUuid"/> to children, then answer
-/// <see cref="EventsApplied"/> to <paramref name="AckTo"/> on the child's behalf.
+/// <see cref="EventsApplied"/> to <paramref name="AckTo"/> on the child's behalf. A child that had
+/// already applied the event (a redelivery, or a re-send after a node was lost) still tells its
+/// parent, which may have lost the link with that node: <paramref name="DuplicateOf"/> then names
+/// the event, and the parent reports it as a duplicate.
 /// </summary>
-public sealed record AdoptChild(string Uuid, string ChildUuid, long DeliveryId, IActorRef AckTo) : ITaskEntityMessage;
-
-/// <summary>Ask for a task; answered with <see cref="TaskReply"/>.</summary>
-public sealed record GetTask(string Uuid) : ITaskEntityMessage;
-
-/// <summary><see cref="Task"/> is null when no event for the uuid was ever applied.</summary>
-public sealed record TaskReply(string Uuid, TaskSnapshot? Task);
+public sealed record AdoptChild(string Uuid, string ChildUuid, long DeliveryId, IActorRef AckTo, ulong DuplicateOf = 0) : ITaskEntityMessage;

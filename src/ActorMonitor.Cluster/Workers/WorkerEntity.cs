@@ -1,3 +1,4 @@
+using ActorMonitor.Client;
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Cluster.Persistence;
 using Akka.Actor;
@@ -11,7 +12,7 @@ namespace ActorMonitor.Cluster.Workers;
 /// </summary>
 public sealed class WorkerEntity(string hostname, IActorRef keeper) : StoredEntity<WorkerRecord>(EntityKind.Worker, hostname, keeper)
 {
-    public const string TypeName = "worker";
+    public const string TypeName = Client.MonitorClient.WorkerTypeName;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
 

@@ -34,9 +34,8 @@ public static class HttpEndpoint
                 asOf = v;
             }
             var state = await node.Queries.StateAsync(asOf, http.RequestAborted);
-            using var buffer = new MemoryStream();
-            state.WriteTo(buffer, indented: false);
-            return Results.Bytes(buffer.ToArray(), "application/json");
+            // Streamed: the tasks are read from the store as they are written out.
+            return Results.Stream(body => state.WriteToAsync(body, indented: false, http.RequestAborted), "application/json");
         });
 
         app.MapGet("/api/task/info/{uuid}", async (string uuid) =>

@@ -1,6 +1,6 @@
 using Akka.Cluster.Sharding;
 
-namespace ActorMonitor.Cluster.Tasks;
+namespace ActorMonitor.Client;
 
 /// <summary>Routes by task uuid; the shard count must never change for a cluster's lifetime.</summary>
 public sealed class TaskMessageExtractor(int maxNumberOfShards) : HashCodeMessageExtractor(maxNumberOfShards)

@@ -1,6 +1,6 @@
 using Akka.Cluster.Sharding;
 
-namespace ActorMonitor.Cluster.Workers;
+namespace ActorMonitor.Client;
 
 /// <summary>Routes by worker hostname; the shard count must never change for a cluster's lifetime.</summary>
 public sealed class WorkerMessageExtractor(int maxNumberOfShards) : HashCodeMessageExtractor(maxNumberOfShards)

@@ -1,0 +1,95 @@
+using ActorMonitor.Celery.State;
+
+namespace ActorMonitor.Client;
+
+/// <summary>
+/// Binary building blocks of the monitor's messages on the wire (little-endian, length-prefixed
+/// strings): compact and fast where Akka's default JSON serializer would carry type names.
+/// </summary>
+public static class Wire
+{
+    public static byte[] Write(Action<BinaryWriter> write)
+    {
+        using var ms = new MemoryStream(256);
+        using (var w = new BinaryWriter(ms)) write(w);
+        return ms.ToArray();
+    }
+
+    public static T Read<T>(byte[] bytes, Func<BinaryReader, T> read)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+        return read(r);
+    }
+
+    public static void WriteNullable(this BinaryWriter w, string? value)
+    {
+        w.Write(value is not null);
+        if (value is not null) w.Write(value);
+    }
+
+    public static string? ReadNullable(this BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+
+    public static void WriteFields(this BinaryWriter w, IReadOnlyList<KeyValuePair<string, string?>> fields)
+    {
+        w.Write(fields.Count);
+        foreach (var (k, v) in fields)
+        {
+            w.Write(k);
+            w.WriteNullable(v);
+        }
+    }
+
+    public static KeyValuePair<string, string?>[] ReadFields(this BinaryReader r)
+    {
+        var fields = new KeyValuePair<string, string?>[r.ReadInt32()];
+        for (var i = 0; i < fields.Length; i++) fields[i] = new(r.ReadString(), r.ReadNullable());
+        return fields;
+    }
+
+    public static void WriteStrings(this BinaryWriter w, IReadOnlyCollection<string> values)
+    {
+        w.Write(values.Count);
+        foreach (var v in values) w.Write(v);
+    }
+
+    public static string[] ReadStrings(this BinaryReader r)
+    {
+        var values = new string[r.ReadInt32()];
+        for (var i = 0; i < values.Length; i++) values[i] = r.ReadString();
+        return values;
+    }
+
+    public static void WriteTask(this BinaryWriter w, TaskSnapshot? t)
+    {
+        w.Write(t is not null);
+        if (t is null) return;
+        w.Write(t.Uuid);
+        w.WriteFields(t.Fields);
+        w.WriteNullable(t.Worker);
+        w.WriteStrings(t.Children);
+    }
+
+    public static TaskSnapshot? ReadTask(this BinaryReader r) =>
+        r.ReadBoolean() ? new TaskSnapshot(r.ReadString(), r.ReadFields(), r.ReadNullable(), r.ReadStrings()) : null;
+
+    public static void WriteWorker(this BinaryWriter w, WorkerSnapshot? wk)
+    {
+        w.Write(wk is not null);
+        if (wk is null) return;
+        w.Write(wk.Hostname);
+        w.WriteFields(wk.Fields);
+        w.Write(wk.Heartbeats.Count);
+        foreach (var h in wk.Heartbeats) w.Write(h);
+        w.Write(wk.Alive);
+    }
+
+    public static WorkerSnapshot? ReadWorker(this BinaryReader r)
+    {
+        if (!r.ReadBoolean()) return null;
+        var hostname = r.ReadString();
+        var fields = r.ReadFields();
+        var heartbeats = new double[r.ReadInt32()];
+        for (var i = 0; i < heartbeats.Length; i++) heartbeats[i] = r.ReadDouble();
+        return new WorkerSnapshot(hostname, fields, heartbeats, r.ReadBoolean());
+    }
+}

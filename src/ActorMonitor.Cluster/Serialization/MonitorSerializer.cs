@@ -1,0 +1,174 @@
+using System.Runtime.Serialization;
+using ActorMonitor.Celery.State;
+using ActorMonitor.Client;
+using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Cluster.Receiver;
+using ActorMonitor.Cluster.Tasks;
+using ActorMonitor.Cluster.Workers;
+using Akka.Actor;
+using Akka.Serialization;
+
+namespace ActorMonitor.Cluster.Serialization;
+
+/// <summary>
+/// The wire format of what monitor nodes tell each other: events for entities on other nodes,
+/// their acknowledgements, and the cluster-wide checkpoint. Binary: every event crosses the
+/// network once when the receiver and the entity live on different nodes.
+/// </summary>
+public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    public override int Identifier => 727_003;
+
+    public override string Manifest(object o) => o switch
+    {
+        ApplyTaskEvent => "te",
+        ApplyWorkerEvents => "we",
+        AdoptChild => "ac",
+        EventsApplied => "ea",
+        Checkpoint => "cp",
+        CheckpointCommitted => "cc",
+        CheckpointFailed => "cf",
+        CheckpointNow => "cn",
+        CheckpointDone => "cd",
+        _ => throw new ArgumentException($"cannot serialize {o.GetType()}"),
+    };
+
+    public override byte[] ToBinary(object obj) => Wire.Write(w =>
+    {
+        switch (obj)
+        {
+            case ApplyTaskEvent m:
+                w.Write(m.Uuid);
+                w.Write(m.DeliveryId);
+                w.Write(m.Seq);
+                WriteTaskEvent(w, m.Event);
+                break;
+            case ApplyWorkerEvents m:
+                w.Write(m.Hostname);
+                w.Write(m.DeliveryId);
+                w.Write(m.Events.Count);
+                foreach (var e in m.Events) WriteWorkerEvent(w, e);
+                break;
+            case AdoptChild m:
+                w.Write(m.Uuid);
+                w.Write(m.ChildUuid);
+                w.Write(m.DeliveryId);
+                w.Write(Akka.Serialization.Serialization.SerializedActorPath(m.AckTo));
+                w.Write(m.DuplicateOf);
+                break;
+            case EventsApplied m:
+                w.Write(m.DeliveryId);
+                w.Write(m.Duplicates?.Count ?? 0);
+                if (m.Duplicates is not null) foreach (var id in m.Duplicates) w.Write(id);
+                break;
+            case Checkpoint m:
+                w.Write(m.Id);
+                w.Write(m.Receiver is not null);
+                if (m.Receiver is { } r)
+                {
+                    w.Write(r.NodeName);
+                    w.Write(r.Messages);
+                    w.Write(r.RejectedMessages);
+                    w.Write(r.OtherEvents);
+                }
+                break;
+            case CheckpointCommitted m:
+                w.Write(m.Id);
+                break;
+            case CheckpointFailed m:
+                w.Write(m.Id);
+                w.Write(m.Reason);
+                break;
+            case CheckpointNow or CheckpointDone:
+                break;
+            default:
+                throw new ArgumentException($"cannot serialize {obj.GetType()}");
+        }
+    });
+
+    public override object FromBinary(byte[] bytes, string manifest) => Wire.Read<object>(bytes, r => manifest switch
+    {
+        "te" => ReadApplyTaskEvent(r),
+        "we" => ReadApplyWorkerEvents(r),
+        "ac" => new AdoptChild(r.ReadString(), r.ReadString(), r.ReadInt64(), system.Provider.ResolveActorRef(r.ReadString()), r.ReadUInt64()),
+        "ea" => ReadEventsApplied(r),
+        "cp" => new Checkpoint(r.ReadInt64(), r.ReadBoolean() ? new ReceiverRow(r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()) : null),
+        "cc" => new CheckpointCommitted(r.ReadInt64()),
+        "cf" => new CheckpointFailed(r.ReadInt64(), r.ReadString()),
+        "cn" => CheckpointNow.Instance,
+        "cd" => CheckpointDone.Instance,
+        _ => throw new SerializationException($"unknown manifest '{manifest}'"),
+    });
+
+    private static ApplyTaskEvent ReadApplyTaskEvent(BinaryReader r)
+    {
+        var uuid = r.ReadString();
+        var delivery = r.ReadInt64();
+        var seq = r.ReadInt64();
+        return new ApplyTaskEvent(uuid, delivery, ReadTaskEvent(r), seq);
+    }
+
+    private static ApplyWorkerEvents ReadApplyWorkerEvents(BinaryReader r)
+    {
+        var hostname = r.ReadString();
+        var delivery = r.ReadInt64();
+        var events = new WorkerEvent[r.ReadInt32()];
+        for (var i = 0; i < events.Length; i++) events[i] = ReadWorkerEvent(r);
+        return new ApplyWorkerEvents(hostname, delivery, events);
+    }
+
+    private static EventsApplied ReadEventsApplied(BinaryReader r)
+    {
+        var delivery = r.ReadInt64();
+        var n = r.ReadInt32();
+        if (n == 0) return new EventsApplied(delivery);
+        var ids = new ulong[n];
+        for (var i = 0; i < n; i++) ids[i] = r.ReadUInt64();
+        return new EventsApplied(delivery, ids);
+    }
+
+    private static void WriteTaskEvent(BinaryWriter w, TaskEvent e)
+    {
+        w.Write(e.Uuid);
+        w.Write(e.Subject);
+        w.Write(e.Hostname);
+        w.Write(e.Timestamp);
+        w.Write(e.Clock);
+        w.Write(e.LocalReceived);
+        WriteRawFields(w, e.Fields);
+        w.Write(e.Id);
+    }
+
+    private static TaskEvent ReadTaskEvent(BinaryReader r) =>
+        new(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadDouble(), r.ReadInt64(), r.ReadDouble(), ReadRawFields(r), r.ReadUInt64());
+
+    private static void WriteWorkerEvent(BinaryWriter w, WorkerEvent e)
+    {
+        w.Write(e.Subject);
+        w.Write(e.Timestamp);
+        w.Write(e.LocalReceived);
+        WriteRawFields(w, e.Fields);
+        w.Write(e.IsTaskHeartbeat);
+        w.Write(e.Id);
+    }
+
+    private static WorkerEvent ReadWorkerEvent(BinaryReader r) =>
+        new(r.ReadString(), r.ReadDouble(), r.ReadDouble(), ReadRawFields(r), r.ReadBoolean(), r.ReadUInt64());
+
+    private static void WriteRawFields(BinaryWriter w, IReadOnlyList<KeyValuePair<string, string>> fields)
+    {
+        w.Write(fields.Count);
+        foreach (var (k, v) in fields)
+        {
+            w.Write(k);
+            w.Write(v);
+        }
+    }
+
+    private static KeyValuePair<string, string>[] ReadRawFields(BinaryReader r)
+    {
+        var fields = new KeyValuePair<string, string>[r.ReadInt32()];
+        for (var i = 0; i < fields.Length; i++) fields[i] = new(r.ReadString(), r.ReadString());
+        return fields;
+    }
+}
