@@ -42,7 +42,7 @@ public sealed class NodeOptions
 
     public Option<string?> Broker { get; }
 
-    public Option<string?> Config { get; } = new("--config") { Description = "extra HOCON text that overrides every other setting" };
+    public Option<string?> Config { get; } = new("--config") { Description = "extra HOCON text that overrides every other setting [env ACTORMONITOR_CONFIG]" };
 
     public IEnumerable<Option> All => _mappings.Select(m => (Option)m.Option).Append(Config);
 

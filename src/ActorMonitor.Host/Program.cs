@@ -33,6 +33,7 @@ public static class Program
         root.Subcommands.Add(Replay());
         root.Subcommands.Add(Run());
         root.Subcommands.Add(State());
+        root.Subcommands.Add(HealthCommand.Build());
         root.Subcommands.Add(Capture());
         root.Subcommands.Add(Publish());
         root.Subcommands.Add(Dump());
