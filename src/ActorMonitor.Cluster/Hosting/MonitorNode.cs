@@ -6,6 +6,7 @@ using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Event;
 
 namespace ActorMonitor.Cluster.Hosting;
 
@@ -58,6 +59,14 @@ public sealed class MonitorNode
         ReceiverCheckpoint restored;
         using (await Task.Run(store.StartupLock))
             restored = await RecoverCheckpointAsync(system, settings);
+        // The copy in the store is written with the rows, the journal's just after: after a crash
+        // between the two, the store's is the newer one.
+        var stored = await Task.Run(() => store.Receivers().FirstOrDefault(r => r.NodeName == settings.NodeName));
+        if (stored is not null && stored.Cut > restored.Cut)
+        {
+            system.Log.Info("Resuming from checkpoint {0} in the store (the journal holds {1})", stored.Cut, restored.Cut);
+            restored = ReceiverCheckpoint.FromJson(stored.Checkpoint);
+        }
         StoredTotals totals = null!;
         var eventIndex = await Task.Run(() => IndexRestore.Read(store, settings.MaxTimelineEntries, restored.OtherEvents, out totals));
 
@@ -78,9 +87,16 @@ public sealed class MonitorNode
         };
         var receiver = system.ActorOf(
             EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
-                restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }),
+                restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted),
             ReceiverName);
         return new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver);
+
+        // What the other nodes' receivers counted in their last two checkpoints.
+        Task<IReadOnlyCollection<ulong>> OthersCounted() => Task.Run<IReadOnlyCollection<ulong>>(() => store.Receivers()
+            .Where(r => r.NodeName != settings.NodeName)
+            .Select(r => ReceiverCheckpoint.FromJson(r.Checkpoint))
+            .SelectMany(c => c.AckedBodyHashes.Concat(c.PreviousAckedBodyHashes))
+            .ToHashSet());
     }
 
     /// <summary>Reads the receiver's last checkpoint (the journal actor is stopped again before the receiver starts its own).</summary>

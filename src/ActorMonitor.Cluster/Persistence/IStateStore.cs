@@ -67,6 +67,9 @@ public interface IStateStore : IDisposable
     /// <summary>The rows of the <paramref name="count"/> tasks with the latest events.</summary>
     IReadOnlyList<KeyValuePair<string, byte[]>> LatestTasks(int count);
 
+    /// <summary>Every receiver's stored checkpoint row.</summary>
+    IReadOnlyList<ReceiverRow> Receivers();
+
     /// <summary>Every task row, in ordinal uuid order, read as it is enumerated.</summary>
     IEnumerable<KeyValuePair<string, byte[]>> AllTasks();
 

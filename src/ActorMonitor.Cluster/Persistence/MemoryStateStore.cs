@@ -65,6 +65,11 @@ public sealed class MemoryStateStore : IStateStore
             return _tasks.Values.OrderByDescending(t => t.LastSeq).Take(count).Select(t => KeyValuePair.Create(t.Uuid, t.Data)).ToList();
     }
 
+    public IReadOnlyList<ReceiverRow> Receivers()
+    {
+        lock (_gate) return _receivers.Values.ToList();
+    }
+
     public IEnumerable<KeyValuePair<string, byte[]>> AllTasks()
     {
         lock (_gate) return _tasks.Values.OrderBy(t => t.Uuid, StringComparer.Ordinal).Select(t => KeyValuePair.Create(t.Uuid, t.Data)).ToList();

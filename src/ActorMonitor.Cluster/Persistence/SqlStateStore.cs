@@ -65,7 +65,8 @@ public sealed class SqlStateStore : IStateStore
             CREATE TABLE IF NOT EXISTS am_workers (hostname TEXT PRIMARY KEY, event_count {bigint} NOT NULL, data {blob} NOT NULL);
             CREATE TABLE IF NOT EXISTS am_task_types (name TEXT PRIMARY KEY);
             CREATE TABLE IF NOT EXISTS am_receivers (
-              node_name TEXT PRIMARY KEY, messages {bigint} NOT NULL, rejected_messages {bigint} NOT NULL, other_events {bigint} NOT NULL);
+              node_name TEXT PRIMARY KEY, messages {bigint} NOT NULL, rejected_messages {bigint} NOT NULL, other_events {bigint} NOT NULL,
+              cut {bigint} NOT NULL, checkpoint {blob} NOT NULL);
             """);
         tx.Commit();
     }
@@ -107,10 +108,10 @@ public sealed class SqlStateStore : IStateStore
                 Execute(c, tx, "INSERT INTO am_task_types (name) VALUES (@n) ON CONFLICT DO NOTHING", ("@n", t));
             foreach (var r in commit.Receivers)
                 Execute(c, tx, """
-                    INSERT INTO am_receivers (node_name, messages, rejected_messages, other_events) VALUES (@n, @m, @r, @o)
-                    ON CONFLICT (node_name) DO UPDATE SET messages = excluded.messages,
-                      rejected_messages = excluded.rejected_messages, other_events = excluded.other_events
-                    """, ("@n", r.NodeName), ("@m", r.Messages), ("@r", r.RejectedMessages), ("@o", r.OtherEvents));
+                    INSERT INTO am_receivers (node_name, messages, rejected_messages, other_events, cut, checkpoint) VALUES (@n, @m, @r, @o, @c, @d)
+                    ON CONFLICT (node_name) DO UPDATE SET messages = excluded.messages, rejected_messages = excluded.rejected_messages,
+                      other_events = excluded.other_events, cut = excluded.cut, checkpoint = excluded.checkpoint
+                    """, ("@n", r.NodeName), ("@m", r.Messages), ("@r", r.RejectedMessages), ("@o", r.OtherEvents), ("@c", r.Cut), ("@d", r.Checkpoint));
             tx.Commit();
         }
     }
@@ -233,6 +234,19 @@ public sealed class SqlStateStore : IStateStore
         cmd.CommandText = "SELECT uuid, data FROM am_tasks ORDER BY last_seq DESC LIMIT @n";
         AddParameter(cmd, "@n", count);
         return ReadPairs(cmd).ToList();
+    }
+
+    public IReadOnlyList<ReceiverRow> Receivers()
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT node_name, messages, rejected_messages, other_events, cut, checkpoint FROM am_receivers";
+        using var r = cmd.ExecuteReader();
+        var rows = new List<ReceiverRow>();
+        while (r.Read())
+            rows.Add(new ReceiverRow(r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)),
+                Convert.ToInt64(r.GetValue(4)), (byte[])r.GetValue(5)));
+        return rows;
     }
 
     // Byte order in both databases: ordinal order for the ASCII of Celery's uuids.

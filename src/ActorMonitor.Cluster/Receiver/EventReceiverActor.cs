@@ -40,7 +40,7 @@ public sealed record CheckpointSettings(string NodeName, TimeSpan Interval, int 
 /// commit is gone: every message not yet durable is sent again (entities skip what they hold),
 /// and only then can a checkpoint cover it.
 /// </summary>
-public sealed class EventReceiverActor : UntypedActor, IWithTimers
+public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnboundedStash
 {
     private sealed class Pending(long delivery, IActorRef source, long sourceId, ulong bodyHash, IngestMessage message, IndexEntry[] entries, ulong[] ids)
     {
@@ -88,6 +88,8 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         public static readonly RestartJournal Instance = new();
     }
 
+    private sealed record OthersCounted(IReadOnlyCollection<ulong>? Hashes, Exception? Error);
+
     private readonly ReceiverRules _rules;
     private readonly Func<double> _now;
     private readonly IActorRef _tasks;
@@ -117,15 +119,28 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
     private double? _lastLocalReceived;
     private ulong[] _lastAckedHashes, _previousAckedHashes;
     private int _checkpointFailures;
+    private bool _failureWasMembership;
     private Address _selfAddress = null!;
     // Monitor nodes as this receiver's own subscription saw them: a node leaves this set only once
     // its removal has been handled here, so no checkpoint skips a node whose loss is not repaired.
     private readonly HashSet<Address> _monitorNodes = [];
     private DateTime _resendUntil = DateTime.MinValue;
+    private long _cutCounter;
+    // Body hashes other nodes' receivers counted in their last two checkpoints (from the store).
+    private readonly Func<Task<IReadOnlyCollection<ulong>>>? _loadOthersCounted;
+    private IReadOnlyCollection<ulong> _othersCounted = [];
+    private DateTime _othersLoadedAt = DateTime.MinValue;
+    private bool _loadingOthers;
 
+    /// <param name="othersCounted">
+    /// Reads what other nodes' receivers counted in their last checkpoints (in a cluster): a
+    /// message the broker redelivers here after its first receiver was lost is then recognised.
+    /// </param>
     public EventReceiverActor(IActorRef tasks, IActorRef workers, IActorRef index, IActorRef keeper, Func<long> hereUtcOffset,
-        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored)
+        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored, Func<Task<IReadOnlyCollection<ulong>>>? othersCounted = null)
     {
+        _loadOthersCounted = othersCounted;
+        _cutCounter = restored.Cut;
         _tasks = tasks;
         _workers = workers;
         _index = index;
@@ -151,9 +166,11 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    public IStash Stash { get; set; } = null!;
+
     public static Props Props(IActorRef tasks, IActorRef workers, IActorRef index, IActorRef keeper, Func<long> hereUtcOffset,
-        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored) =>
-        Akka.Actor.Props.Create(() => new EventReceiverActor(tasks, workers, index, keeper, hereUtcOffset, now, settings, restored));
+        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored, Func<Task<IReadOnlyCollection<ulong>>>? othersCounted = null) =>
+        Akka.Actor.Props.Create(() => new EventReceiverActor(tasks, workers, index, keeper, hereUtcOffset, now, settings, restored, othersCounted));
 
     protected override void PreStart()
     {
@@ -179,8 +196,17 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
     {
         switch (message)
         {
+            case IngestMessage m when _loadingOthers:
+                Stash.Stash(); // in order, after the lookup
+                break;
             case IngestMessage m:
                 Ingest(m);
+                break;
+            case OthersCounted o:
+                _loadingOthers = false;
+                if (o.Hashes is not null) (_othersCounted, _othersLoadedAt) = (o.Hashes, DateTime.UtcNow);
+                else _log.Warning("Reading other nodes' checkpoints failed ({0}); a redelivered message they counted may be counted again", o.Error?.Message);
+                Stash.UnstashAll();
                 break;
             case EventsApplied a:
                 OnApplied(a);
@@ -198,7 +224,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
                 }
                 break;
             case CutTimeout t when _cut?.Id == t.Id && _cut.Keepers.Count > 0:
-                CheckpointFailedWith($"no answer within {_settings.Timeout.TotalSeconds} s from the keeper on {string.Join(", ", _cut.Keepers)}");
+                CheckpointFailedWith($"no answer within {_settings.Timeout.TotalSeconds} s from the keeper on {string.Join(", ", _cut.Keepers)}", membership: true);
                 break;
             case ClusterEvent.MemberRemoved r when r.Member.HasRole(Client.MonitorClient.MonitorRole) && !r.Member.Address.Equals(_selfAddress):
                 OnNodeRemoved(r);
@@ -240,6 +266,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
                     DuplicateMessages = _duplicateMessages,
                     AwaitingCheckpoint = _undurable.Count + (_cut?.Messages.Count ?? 0),
                     CheckpointFailures = _checkpointFailures,
+                    CheckpointWaitsForNode = _checkpointFailures > 0 && _failureWasMembership,
                 });
                 break;
             default:
@@ -251,7 +278,18 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
     private void Ingest(IngestMessage m)
     {
         var hash = m.Message.BodyHash;
-        if (m.Redelivered && hash != 0 && _recentlyCounted.ContainsKey(hash))
+        if (m.Redelivered && hash != 0 && !_recentlyCounted.ContainsKey(hash) && _loadOthersCounted is not null
+            && DateTime.UtcNow - _othersLoadedAt > TimeSpan.FromSeconds(2))
+        {
+            // Maybe another node counted it and was lost before acking: look first (once per 2 s).
+            _loadingOthers = true;
+            Stash.Stash();
+            var self = Self;
+            _loadOthersCounted().ContinueWith(t =>
+                self.Tell(new OthersCounted(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException())));
+            return;
+        }
+        if (m.Redelivered && hash != 0 && (_recentlyCounted.ContainsKey(hash) || _othersCounted.Contains(hash)))
         {
             // The broker redelivers what it did not see acked (a reconnect, or a restart after a
             // checkpoint whose acks were lost). This one was counted already: ack it with the
@@ -337,7 +375,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         if (_cut is { } cut && cut.Keepers.Contains(r.Member.Address))
         {
             Timers.Cancel("cut-timeout");
-            CheckpointFailedWith($"node {r.Member.Address} left while the checkpoint waited for its keeper");
+            CheckpointFailedWith($"node {r.Member.Address} left while the checkpoint waited for its keeper", membership: true);
         }
         // A node that left gracefully handed its entities off after saving their rows; a downed
         // one took with it whatever its entities applied since their last commit.
@@ -453,12 +491,12 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         var hashes = messages.Where(p => p.BodyHash != 0).Select(p => p.BodyHash).ToArray();
         var state = new ReceiverCheckpoint(_messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _otherEvents,
             _duplicateEvents, _duplicateMessages, _releasedClock, _eventSeq, _releasedLocalReceived,
-            new Dictionary<RejectionCause, long>(_rejections), hashes, _lastAckedHashes);
+            new Dictionary<RejectionCause, long>(_rejections), hashes, _lastAckedHashes) { Cut = ++_cutCounter };
         // Only those who asked before this cut started are answered by it.
         var keepers = KeeperNodes();
         _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters], keepers);
         _checkpointWaiters.Clear();
-        _keeper.Tell(new Checkpoint(_cut.Id, new ReceiverRow(_settings.NodeName, _messages, _rejectedMessages, _otherEvents)));
+        _keeper.Tell(new Checkpoint(_cut.Id, new ReceiverRow(_settings.NodeName, _messages, _rejectedMessages, _otherEvents, state.Cut, state.ToJson())));
         foreach (var node in keepers.Where(a => !a.Equals(_selfAddress)))
             Context.ActorSelection(new RootActorPath(node) / "user" / KeeperName).Tell(new Checkpoint(_cut.Id));
         Timers.StartSingleTimer("cut-timeout", new CutTimeout(_cut.Id), _settings.Timeout);
@@ -484,15 +522,23 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers
         if (_undurable.Count >= _settings.MaxMessages || _checkpointWaiters.Count > 0) StartCheckpoint();
     }
 
-    private void CheckpointFailedWith(string reason)
+    /// <param name="membership">A node stopped answering or left: expected while the cluster heals, so a warning.</param>
+    private void CheckpointFailedWith(string reason, bool membership = false)
     {
         var cut = _cut!;
         _cut = null;
         _checkpointFailures++;
+        _failureWasMembership = membership;
         if (_checkpointFailures == 1)
-            _log.Error("A checkpoint failed ({0}): {1} messages stay unacked and are retried with the next checkpoint.", reason, cut.Messages.Count);
+        {
+            const string text = "A checkpoint failed ({0}): {1} messages stay unacked and are retried with the next checkpoint.";
+            if (membership) _log.Warning(text, reason, cut.Messages.Count);
+            else _log.Error(text, reason, cut.Messages.Count);
+        }
         _undurable.InsertRange(0, cut.Messages);
-        foreach (var w in cut.Waiters) w.Tell(new Status.Failure(new InvalidOperationException("checkpoint failed: " + reason)));
+        // The membership settles by itself: those who asked are answered by the next attempt.
+        if (membership) _checkpointWaiters.InsertRange(0, cut.Waiters);
+        else foreach (var w in cut.Waiters) w.Tell(new Status.Failure(new InvalidOperationException("checkpoint failed: " + reason)));
     }
 
     private void Remember(ulong hash)

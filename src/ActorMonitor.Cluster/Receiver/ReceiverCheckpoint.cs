@@ -28,6 +28,14 @@ public sealed record ReceiverCheckpoint(
     ulong[] PreviousAckedBodyHashes)
 {
     public static readonly ReceiverCheckpoint Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0, null, new(), [], []);
+
+    /// <summary>Counts this receiver's checkpoints: of two copies (journal, store row) the higher one is newer.</summary>
+    public long Cut { get; init; }
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this);
+
+    public static ReceiverCheckpoint FromJson(byte[] json) =>
+        JsonSerializer.Deserialize<ReceiverCheckpoint>(json) ?? throw new SerializationException("empty receiver checkpoint");
 }
 
 /// <summary>Stores <see cref="ReceiverCheckpoint"/> in the journal and snapshots as JSON (readable, and tolerant of added fields).</summary>
@@ -41,9 +49,9 @@ public sealed class CheckpointSerializer(ExtendedActorSystem system) : Serialize
         ? CheckpointManifest
         : throw new ArgumentException($"cannot serialize {o.GetType()}");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes((ReceiverCheckpoint)obj);
+    public override byte[] ToBinary(object obj) => ((ReceiverCheckpoint)obj).ToJson();
 
     public override object FromBinary(byte[] bytes, string manifest) => manifest == CheckpointManifest
-        ? JsonSerializer.Deserialize<ReceiverCheckpoint>(bytes) ?? throw new SerializationException("empty receiver checkpoint")
+        ? ReceiverCheckpoint.FromJson(bytes)
         : throw new SerializationException($"unknown manifest '{manifest}'");
 }

@@ -66,6 +66,9 @@ public sealed record ReceiverStats(
     /// <summary>Applied messages not yet covered by a checkpoint (not yet acked).</summary>
     public int AwaitingCheckpoint { get; init; }
 
-    /// <summary>Checkpoints failed in a row (the store or the journal is unavailable).</summary>
+    /// <summary>Checkpoints failed in a row (the store or the journal is unavailable, or a node does not answer).</summary>
     public int CheckpointFailures { get; init; }
+
+    /// <summary>The last failure was a node that stopped answering or left, not the store or the journal.</summary>
+    public bool CheckpointWaitsForNode { get; init; }
 }

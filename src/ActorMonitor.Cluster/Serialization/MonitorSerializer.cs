@@ -70,6 +70,9 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
                     w.Write(r.Messages);
                     w.Write(r.RejectedMessages);
                     w.Write(r.OtherEvents);
+                    w.Write(r.Cut);
+                    w.Write(r.Checkpoint.Length);
+                    w.Write(r.Checkpoint);
                 }
                 break;
             case CheckpointCommitted m:
@@ -92,7 +95,9 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         "we" => ReadApplyWorkerEvents(r),
         "ac" => new AdoptChild(r.ReadString(), r.ReadString(), r.ReadInt64(), system.Provider.ResolveActorRef(r.ReadString()), r.ReadUInt64()),
         "ea" => ReadEventsApplied(r),
-        "cp" => new Checkpoint(r.ReadInt64(), r.ReadBoolean() ? new ReceiverRow(r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()) : null),
+        "cp" => new Checkpoint(r.ReadInt64(), r.ReadBoolean()
+            ? new ReceiverRow(r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadBytes(r.ReadInt32()))
+            : null),
         "cc" => new CheckpointCommitted(r.ReadInt64()),
         "cf" => new CheckpointFailed(r.ReadInt64(), r.ReadString()),
         "cn" => CheckpointNow.Instance,

@@ -4,6 +4,7 @@ using System.Text.Json;
 using ActorMonitor.Celery.Output;
 using ActorMonitor.Cluster.Hosting;
 using ActorMonitor.Rabbit;
+using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -33,7 +34,16 @@ public static class HttpEndpoint
                     return Results.BadRequest(new { error = "as_of must be epoch seconds" });
                 asOf = v;
             }
-            var state = await node.Queries.StateAsync(asOf, http.RequestAborted);
+            StateDocument state;
+            try
+            {
+                state = await node.Queries.StateAsync(asOf, http.RequestAborted);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or AskTimeoutException or TimeoutException)
+            {
+                // A checkpoint could not complete (store down, a node not answering): say so.
+                return Results.Json(new { error = "the state cannot be read now: " + ex.GetBaseException().Message }, statusCode: 503);
+            }
             // Streamed: the tasks are read from the store as they are written out.
             return Results.Stream(body => state.WriteToAsync(body, indented: false, http.RequestAborted), "application/json");
         });
@@ -65,6 +75,7 @@ public static class HttpEndpoint
                     failing = keeper.StoreFailing, last_error = keeper.LastError,
                 },
                 rejections = stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
+                cluster = ClusterView(node),
                 broker = broker is null ? null : new
                 {
                     queue = broker.Queue, connected = broker.Connected, consumed = broker.Consumed, acked = broker.Acked,
@@ -80,7 +91,8 @@ public static class HttpEndpoint
             var brokerOk = broker?.Connected ?? true;
             var stats = await node.Queries.ReceiverStatsAsync();
             var keeper = await node.Queries.KeeperStatsAsync();
-            var journalOk = stats.CheckpointFailures == 0 && !keeper.StoreFailing;
+            // A checkpoint waiting for a node that stopped answering is the cluster healing, not the journal failing.
+            var journalOk = (stats.CheckpointFailures == 0 || stats.CheckpointWaitsForNode) && !keeper.StoreFailing;
             var body = $"cluster: {member}; broker: {(broker is null ? "n/a" : brokerOk ? "connected" : "disconnected (" + broker.LastError + ")")}; " +
                 $"journal: {(journalOk ? "writable" : $"failing, {stats.CheckpointFailures} checkpoint(s) failed in a row ({keeper.LastError})")}";
             return clusterOk && brokerOk && journalOk ? Results.Text("OK " + body) : Results.Text("FAIL " + body, statusCode: 503);
@@ -88,6 +100,24 @@ public static class HttpEndpoint
 
         await app.StartAsync(ct);
         return app;
+    }
+
+    /// <summary>This node's view of the cluster: who is a member, in what status, reachable or not.</summary>
+    private static object ClusterView(MonitorNode node)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(node.System);
+        var state = cluster.State;
+        return new
+        {
+            self = cluster.SelfAddress.ToString(),
+            node_name = node.Settings.NodeName,
+            leader = state.Leader?.ToString(),
+            members = state.Members.Select(m => new
+            {
+                address = m.Address.ToString(), status = m.Status.ToString(), roles = m.Roles.ToArray(),
+                reachable = !state.Unreachable.Contains(m),
+            }).ToArray(),
+        };
     }
 }
 
