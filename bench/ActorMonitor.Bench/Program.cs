@@ -11,6 +11,7 @@ using ActorMonitor.Bench;
 // Prints one line: "MODE events=N seconds=S events_per_s=R".
 //   live BROKER_URL / live-bare BROKER_URL - sustained ingest from RabbitMQ (see LiveIngest);
 //     live-sqlite / live-postgres: the same node persisting to SQLite / BENCH_PG_JOURNAL
+//     live-cluster1|2|3: 1, 2 or 3 nodes in one cluster on BENCH_PG_JOURNAL draining the shared queue
 //   memory - a large capture streamed through a node on SQLite with the default limits: peak RSS
 //     at 10/50/100% and latency of queries for tasks passivated long ago (see MemoryBench)
 if (args.Length == 2 && args[0] == "memory")
@@ -25,14 +26,14 @@ if (args.Length < 2)
 }
 // The capture is read into memory first (not timed): the runs measure the pipeline, not the disk.
 var bytes = File.ReadAllBytes(args[1]);
-var lines = args[0] is "replay" or "live" or "live-bare" or "live-sqlite" or "live-postgres" ? [] : System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
+var lines = args[0] is "replay" || args[0].StartsWith("live") ? [] : System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
 var result = args[0] switch
 {
     "decode" => Modes.Decode(lines),
     "inline" => Modes.Inline(lines),
     "replay" => await Modes.ReplayAsync(bytes),
     "bare" => await Modes.BareAsync(lines),
-    "live" or "live-bare" or "live-sqlite" or "live-postgres" => await LiveIngest.RunAsync(args[0], args[2], bytes),
+    "live" or "live-bare" or "live-sqlite" or "live-postgres" or "live-cluster1" or "live-cluster2" or "live-cluster3" => await LiveIngest.RunAsync(args[0], args[2], bytes),
     _ => throw new ArgumentException("unknown mode " + args[0]),
 };
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
