@@ -8,6 +8,10 @@ namespace ActorMonitor.Cluster.Hosting;
 /// Feeds broker messages (or capture lines) to the receiver with flow control: at most
 /// <c>window</c> messages are in flight; a sender that reaches the window waits until half of it
 /// has been applied. Unbounded Tell would flood the shard regions' buffers and mailboxes.
+/// Applied messages are held (with their events) until a checkpoint covers them, and so are the
+/// rows of their entities, which cannot passivate before: at most <c>maxUndurable</c> messages
+/// are applied and not yet durable, as the broker's prefetch bounds a live node's unacked
+/// messages. Without it a replay or a benchmark outruns the store and memory grows with it.
 /// </summary>
 public sealed class IngestClient : IAsyncDisposable
 {
@@ -19,11 +23,16 @@ public sealed class IngestClient : IAsyncDisposable
     private long _nextId;
     private TaskCompletionSource? _room; // completed when in-flight falls to half the window
     private TaskCompletionSource? _idle; // completed when nothing is in flight
+    private readonly long _maxUndurable;
+    private long _undurable;
+    private TaskCompletionSource? _durableRoom; // completed when a checkpoint made room
 
     /// <param name="onDurable">Called with deliveries a checkpoint covers: the moment a broker source may ack them.</param>
-    public IngestClient(ActorSystem system, IActorRef receiver, int window, Action<long>? onApplied = null, Action<IReadOnlyList<long>>? onDurable = null)
+    public IngestClient(ActorSystem system, IActorRef receiver, int window, Action<long>? onApplied = null, Action<IReadOnlyList<long>>? onDurable = null,
+        int maxUndurable = int.MaxValue)
     {
         _window = Math.Max(1, window);
+        _maxUndurable = Math.Max(_window, maxUndurable);
         _receiver = receiver;
         _relay = system.ActorOf(Props.Create(() => new AppliedRelay(this, onApplied, onDurable)));
     }
@@ -45,6 +54,17 @@ public sealed class IngestClient : IAsyncDisposable
             }
             await wait.WaitAsync(ct);
         }
+        while (Interlocked.Read(ref _undurable) >= _maxUndurable)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (_undurable < _maxUndurable) break;
+                wait = (_durableRoom ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+            await wait.WaitAsync(ct);
+        }
+        Interlocked.Increment(ref _undurable);
         Interlocked.Increment(ref _inFlight);
         _receiver.Tell(new IngestMessage(deliveryId, routingKey, message, localReceived, redelivered), _relay);
         return deliveryId;
@@ -79,6 +99,17 @@ public sealed class IngestClient : IAsyncDisposable
         }
     }
 
+    private void Durable(int count)
+    {
+        Interlocked.Add(ref _undurable, -count);
+        lock (_gate)
+        {
+            if (_durableRoom is null || _undurable >= _maxUndurable) return;
+            _durableRoom.TrySetResult();
+            _durableRoom = null;
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         _relay.Tell(PoisonPill.Instance);
@@ -97,6 +128,7 @@ public sealed class IngestClient : IAsyncDisposable
                     break;
                 case MessagesDurable d:
                     onDurable?.Invoke(d.DeliveryIds);
+                    client.Durable(d.DeliveryIds.Count);
                     break;
                 default:
                     Unhandled(message);

@@ -120,6 +120,7 @@ public sealed class MonitorNode
 
     public Celery.Events.EventDecoder CreateDecoder() => new(Settings.MaxBodyBytes, Settings.MaxJsonDepth);
 
+    /// <summary>Unacked messages are bounded as the broker's prefetch bounds them (actormonitor.broker.prefetch).</summary>
     public IngestClient CreateIngestClient(Action<long>? onApplied = null, Action<IReadOnlyList<long>>? onDurable = null) =>
-        new(System, Receiver, Settings.IngestWindow, onApplied, onDurable);
+        new(System, Receiver, Settings.IngestWindow, onApplied, onDurable, Settings.MaxUndurable);
 }

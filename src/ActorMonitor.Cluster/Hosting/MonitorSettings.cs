@@ -22,7 +22,8 @@ public sealed record MonitorSettings(
     TimeSpan CheckpointInterval,
     int CheckpointMaxMessages,
     int SnapshotEvery,
-    TimeSpan CheckpointTimeout)
+    TimeSpan CheckpointTimeout,
+    int MaxUndurable)
 {
     public static MonitorSettings FromConfig(Config config)
     {
@@ -49,7 +50,8 @@ public sealed record MonitorSettings(
             c.GetTimeSpan("checkpoint.interval", TimeSpan.FromMilliseconds(200)),
             Positive(c, "checkpoint.max-messages", 4000),
             Positive(c, "checkpoint.snapshot-every", 100),
-            c.GetTimeSpan("checkpoint.timeout", TimeSpan.FromSeconds(10)));
+            c.GetTimeSpan("checkpoint.timeout", TimeSpan.FromSeconds(10)),
+            Positive(c, "broker.prefetch", 10_000));
     }
 
     private static int Positive(Config c, string key, int fallback)
