@@ -57,7 +57,11 @@ public sealed class MonitorClient
 
     public TimeSpan Timeout { get; }
 
-    /// <summary>A client system's configuration: cluster provider, client role, seed nodes, serializers.</summary>
+    /// <summary>
+    /// A client system's configuration: cluster provider, client role, seed nodes, serializers,
+    /// and the monitor nodes' split-brain resolver. The resolver must be the same on every member:
+    /// the cluster leader takes the downing decision, and a client may be that leader.
+    /// </summary>
     public static Config Config(IEnumerable<string> seedNodes, string hostname = "127.0.0.1", int port = 0) =>
         ConfigurationFactory.ParseString($$"""
             akka {
@@ -66,6 +70,12 @@ public sealed class MonitorClient
               cluster {
                 roles = ["{{ClientRole}}"]
                 seed-nodes = [{{string.Join(", ", seedNodes.Select(s => $"\"{s}\""))}}]
+                downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+                split-brain-resolver {
+                  active-strategy = keep-majority
+                  keep-majority.role = "{{MonitorRole}}"
+                  stable-after = 7s
+                }
               }
             }
             """).WithFallback(ConfigurationFactory.ParseString(SerializationHocon));
