@@ -26,7 +26,7 @@ public sealed class NodeOptions
         }
         Broker = Add("--broker", "ACTORMONITOR_BROKER", "actormonitor.broker.url", Quoted, "broker URL (default amqp://guest:guest@127.0.0.1:5672//)");
         if (!node) return;
-        Add("--node-id", "ACTORMONITOR_NODE_ID", "actormonitor.event-queue.node-id", Quoted, "shared event queue <prefix>.<node-id> (default: a fresh uuid per node)");
+        Add("--node-id", "ACTORMONITOR_NODE_ID", "actormonitor.event-queue.node-id", Quoted, "shared event queue <prefix>.<node-id> (default: the cluster's name, actormonitor)");
         Add("--http", "ACTORMONITOR_HTTP", "actormonitor.http.address", Quoted, "HTTP endpoint host:port (default 127.0.0.1:5555)");
         Add("--akka-host", "ACTORMONITOR_AKKA_HOST", "akka.remote.dot-netty.tcp.hostname", Quoted, "address the cluster reaches this node at (default 127.0.0.1)");
         Add("--akka-public-host", "ACTORMONITOR_AKKA_PUBLIC_HOST", "akka.remote.dot-netty.tcp.public-hostname", Quoted, "address other nodes use for this one when it differs from --akka-host (a container's service name)");

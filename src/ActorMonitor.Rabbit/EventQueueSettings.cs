@@ -31,7 +31,10 @@ public sealed record EventQueueSettings(
     public static EventQueueSettings FromConfig(Config config)
     {
         var c = config.GetConfig("actormonitor") ?? throw new BrokerConfigurationException("missing the 'actormonitor' section");
+        // Unset: the cluster's name, so that every node of the monitor shares one queue and the
+        // queue outlives a restart (Celery's own default, a fresh uuid per receiver, is one node's).
         var nodeId = c.GetString("event-queue.node-id", "");
+        if (string.IsNullOrWhiteSpace(nodeId)) nodeId = c.GetString("cluster-name", "actormonitor");
         var settings = new EventQueueSettings(
             c.GetString("broker.url", "amqp://guest:guest@127.0.0.1:5672//"),
             c.GetString("broker.event-exchange", "celeryev"),

@@ -30,6 +30,8 @@ internal sealed class LiveNode : IAsyncDisposable
             own = Directory.CreateTempSubdirectory("am-node-").FullName;
             extra = [.. extra, "--journal", "sqlite:" + Path.Combine(own, "state.db")];
         }
+        // Tests share a broker: a queue of each node's own unless the test shares one on purpose.
+        if (!extra.Contains("--node-id")) extra = [.. extra, "--node-id", $"test-{Guid.NewGuid():N}"];
         var process = ChildProcess.Actormonitor("node", ["run", "--broker", brokerUrl, "--http", $"127.0.0.1:{port}", .. extra]);
         var node = new LiveNode(process, $"http://127.0.0.1:{port}", own);
         await node.WaitUntilAsync(async () => (await node.HealthAsync()).Ok, TimeSpan.FromSeconds(60), "the node to be healthy");

@@ -21,12 +21,12 @@ public class EventQueueSettingsTests
     }
 
     [Fact]
-    public void Queue_is_prefix_dot_node_id_or_a_fresh_uuid()
+    public void Queue_is_prefix_dot_node_id_shared_by_the_cluster_by_default()
     {
         Assert.Equal("celeryev.monitor", Load("actormonitor.event-queue.node-id = monitor").QueueName());
-        var name = Load().QueueName();
-        Assert.StartsWith("celeryev.", name);
-        Assert.True(Guid.TryParse(name["celeryev.".Length..], out _));
+        Assert.Equal("celeryev.actormonitor", Load().QueueName());
+        Assert.True(Load().IsShared);
+        Assert.Equal("celeryev.other", Load("actormonitor.cluster-name = other").QueueName());
         Assert.Equal("mine.x", Load("actormonitor.event-queue { prefix = mine, node-id = x }").QueueName());
     }
 
