@@ -231,7 +231,9 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                 _monitorNodes.Remove(r.Member.Address);
                 break;
             case ClusterEvent.IMemberEvent e:
-                if (e.Member.HasRole(Client.MonitorClient.MonitorRole) && e is not ClusterEvent.MemberRemoved) _monitorNodes.Add(e.Member.Address);
+                // From Up on: a joining node starts its keeper and its regions only once it is Up.
+                if (e.Member.HasRole(Client.MonitorClient.MonitorRole) && e is not (ClusterEvent.MemberRemoved or ClusterEvent.MemberJoined))
+                    _monitorNodes.Add(e.Member.Address);
                 break;
             case CheckpointPersisted p when _cut?.Id == p.Id:
                 OnDurable(_cut);
