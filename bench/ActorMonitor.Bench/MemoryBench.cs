@@ -69,7 +69,8 @@ public static class MemoryBench
                             var summary = await node.Queries.IndexSummaryAsync(tasksByTimeLimit: 0);
                             // The managed heap after a full collection: what the process really keeps.
                             marks[pct] = (summary.TaskCount, Interlocked.Read(ref peak) / 1048576, GC.GetTotalMemory(forceFullCollection: true) / 1048576);
-                            Console.Error.WriteLine($"memory: {pct}% of the capture, {summary.TaskCount} tasks, peak RSS so far {marks[pct].PeakMb} MB, managed heap after a full GC {marks[pct].HeapMb} MB");
+                            Console.Error.WriteLine($"memory: {pct}% of the capture, {summary.TaskCount} tasks, peak RSS so far {marks[pct].PeakMb} MB, managed heap after a full GC {marks[pct].HeapMb} MB, " +
+                                $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576} MB, {Process.GetCurrentProcess().Threads.Count} threads");
                         }
                 }
                 await ingest.WhenAllAppliedAsync();
