@@ -19,12 +19,19 @@ public static class RunCommand
         Config config;
         EventQueueSettings queue;
         string http;
+        HttpSecuritySettings security;
         try
         {
             config = MonitorConfig.With(hoconOverrides);
             queue = EventQueueSettings.FromConfig(config);
             MonitorSettings.FromConfig(config); // refuse a bad journal or limit before starting anything
             http = config.GetString("actormonitor.http.address", "127.0.0.1:5555");
+            // Refused before anything starts: an endpoint others can reach and no credentials.
+            security = HttpSecuritySettings.Load(config, http);
+        }
+        catch (HttpSecurityException ex)
+        {
+            return CliError.Fail(ex.Message);
         }
         catch (Exception ex) when (ex is BrokerConfigurationException or ConfigurationException or FormatException)
         {
@@ -50,7 +57,7 @@ public static class RunCommand
             {
                 return CliError.Fail($"cannot serve HTTP on {http}: {ex.GetBaseException().Message}");
             }
-            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http}; queue {consumer.Status.Queue}; journal {node.Settings.Journal}");
+            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}");
 
             await consumer.RunAsync(stop.Token);
             await web.StopAsync(CancellationToken.None);

@@ -23,7 +23,7 @@ public static class HttpEndpoint
         // lifetime would let the runtime end the process as soon as the web host stopped.
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoSignalLifetime>();
         builder.WebHost.UseUrls($"http://{address}");
-        var app = builder.Build();
+        var app = HttpSecurity.Build(builder, HttpSecuritySettings.Load(node.System.Settings.Config, address));
 
         app.MapGet("/api/state", async (HttpContext http) =>
         {
