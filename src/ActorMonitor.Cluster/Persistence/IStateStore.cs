@@ -74,4 +74,10 @@ public interface IStateStore : IDisposable
     IEnumerable<KeyValuePair<string, byte[]>> AllTasks();
 
     IEnumerable<KeyValuePair<string, byte[]>> AllWorkers();
+
+    /// <summary>Every stored task's uuid without its row: what counting rows per shard needs.</summary>
+    IEnumerable<string> TaskIds() => AllTasks().Select(kv => kv.Key);
+
+    /// <summary>Every stored worker's hostname without its row.</summary>
+    IEnumerable<string> WorkerIds() => AllWorkers().Select(kv => kv.Key);
 }

@@ -255,6 +255,20 @@ public sealed class SqlStateStore : IStateStore
 
     public IEnumerable<KeyValuePair<string, byte[]>> AllWorkers() => Stream("SELECT hostname, data FROM am_workers");
 
+    // The keys alone: counting a million rows per shard must not read a million blobs.
+    public IEnumerable<string> TaskIds() => Keys("SELECT uuid FROM am_tasks");
+
+    public IEnumerable<string> WorkerIds() => Keys("SELECT hostname FROM am_workers");
+
+    private IEnumerable<string> Keys(string sql)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) yield return r.GetString(0);
+    }
+
     private IEnumerable<KeyValuePair<string, byte[]>> Stream(string sql)
     {
         using var c = Open();

@@ -24,6 +24,7 @@ public static class HttpEndpoint
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoSignalLifetime>();
         builder.WebHost.UseUrls($"http://{address}");
         var app = HttpSecurity.Build(builder, HttpSecuritySettings.Load(node.System.Settings.Config, address));
+        ClusterApi.Map(app, node);
 
         app.MapGet("/api/state", async (HttpContext http) =>
         {
