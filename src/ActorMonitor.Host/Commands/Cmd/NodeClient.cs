@@ -170,7 +170,8 @@ internal sealed class CmdOutput(Stream stream)
     {
         var all = rows.Select(r => r.Select(c => c ?? "-").ToArray()).ToList();
         var widths = headers.Select((h, i) => Math.Max(h.Length, all.Count == 0 ? 0 : all.Max(r => i < r.Length ? r[i].Length : 0))).ToArray();
-        var numeric = headers.Select((_, i) => all.Count > 0 && all.All(r => i >= r.Length || IsNumber(r[i]))).ToArray();
+        // A column of numbers (and "-" for none) is right-aligned; one of "-" alone is not numbers.
+        var numeric = headers.Select((_, i) => all.Any(r => i < r.Length && r[i] != "-") && all.All(r => i >= r.Length || IsNumber(r[i]))).ToArray();
         Row(headers.ToArray());
         foreach (var r in all) Row(r);
 
