@@ -13,7 +13,7 @@ public static class StateCommand
 
     /// <summary>One task from the node (its entity, restored from the store if passivated); exit 3 when unknown.</summary>
     public static Task<int> TaskAsync(Node node, string uuid, Stream output, CancellationToken ct) =>
-        CopyAsync(node, "/api/task/info/" + Uri.EscapeDataString(uuid), TimeSpan.FromMinutes(1), output, ct, onNotFound: () =>
+        CopyAsync(node, "/api/query/task/" + Uri.EscapeDataString(uuid), TimeSpan.FromMinutes(1), output, ct, onNotFound: () =>
         {
             Console.Error.WriteLine($"actormonitor: unknown task {uuid}");
             return UnknownTask;
