@@ -29,7 +29,7 @@ internal static class CeleryPalette
         var cmd = new Command("workers", "Every worker seen: online or not, active and processed tasks, pid, load, software, last heartbeat.");
         SetAction(cmd, options, async (parse, client, output, ct) =>
         {
-            using var doc = await WorkersAsync(client, null, ct);
+            using var doc = (await WorkersAsync(client, null, ct))!;
             if (parse.GetValue(options.Json)) { output.Json(doc.RootElement); return 0; }
             WorkerTable(output, doc.RootElement);
             return 0;
@@ -44,7 +44,7 @@ internal static class CeleryPalette
         SetAction(cmd, options, async (parse, client, output, ct) =>
         {
             var name = parse.GetValue(hostname)!;
-            using var doc = await WorkersAsync(client, name, ct);
+            using var doc = await WorkersAsync(client, name, ct) ?? throw new CmdException($"unknown worker {name}", Unknown);
             if (!doc.RootElement.TryGetProperty(name, out var worker)) throw new CmdException($"unknown worker {name}", Unknown);
             if (parse.GetValue(options.Json)) { output.Json(worker); return 0; }
             output.Fields(Flatten(worker).Prepend((Name: "hostname", Value: (string?)name)).DistinctBy(f => f.Name));
@@ -60,7 +60,8 @@ internal static class CeleryPalette
         SetAction(cmd, options, async (parse, client, output, ct) =>
         {
             var id = parse.GetValue(uuid)!;
-            using var doc = await client.GetAsync("/api/task/info/" + Uri.EscapeDataString(id), ct, nullOnNotFound: true)
+            // Our schema (Celery's Task fields), not Flower's /api/task/info.
+            using var doc = await client.GetAsync("/api/query/task/" + Uri.EscapeDataString(id), ct, nullOnNotFound: true)
                 ?? throw new CmdException($"unknown task {id}", Unknown);
             if (parse.GetValue(options.Json)) { output.Json(doc.RootElement); return 0; }
             output.Fields(Flatten(doc.RootElement));
@@ -83,9 +84,10 @@ internal static class CeleryPalette
         order.AcceptOnlyFromAmong("asc", "desc");
         var limit = new Option<int?>("--limit") { Description = "tasks per page (node default: 50)" };
         var offset = new Option<int?>("--offset") { Description = "tasks to skip (node default: 0)" };
+        var fresh = new Option<bool>("--fresh") { Description = "checkpoint every node first (default: as of the last checkpoint)" };
         var cmd = new Command("tasks", "Tasks filtered, sorted and paged by the node's query API (GET /api/query/tasks).")
         {
-            state, name, worker, timeField, since, until, search, sort, order, limit, offset,
+            state, name, worker, timeField, since, until, search, sort, order, limit, offset, fresh,
         };
         SetAction(cmd, options, async (parse, client, output, ct) =>
         {
@@ -105,6 +107,7 @@ internal static class CeleryPalette
             Add("order", parse.GetValue(order));
             Add("limit", parse.GetValue(limit)?.ToString(CultureInfo.InvariantCulture));
             Add("offset", parse.GetValue(offset)?.ToString(CultureInfo.InvariantCulture));
+            if (parse.GetValue(fresh)) Add("fresh", "true");
             using var doc = await client.GetRequiredAsync("/api/query/tasks" + (query.Count > 0 ? "?" + string.Join("&", query) : ""), ct);
             var r = doc.RootElement;
             if (parse.GetValue(options.Json)) { output.Json(r); return 0; }
@@ -182,11 +185,13 @@ internal static class CeleryPalette
     /// Workers keyed by hostname, from Flower's GET /api/workers (?workername= for one). A node
     /// without that route still has every worker in its state document (heavier: it carries the tasks).
     /// </summary>
-    private static async Task<JsonDocument> WorkersAsync(NodeClient client, string? hostname, CancellationToken ct)
+    /// <returns>Null when the node answers that <paramref name="hostname"/> is unknown.</returns>
+    private static async Task<JsonDocument?> WorkersAsync(NodeClient client, string? hostname, CancellationToken ct)
     {
         var path = "/api/workers" + (hostname is null ? "" : "?workername=" + Uri.EscapeDataString(hostname));
-        if (await client.GetAsync(path, ct, nullOnNotFound: true) is { } workers && workers.RootElement.ValueKind == JsonValueKind.Object)
-            return workers;
+        var (workers, routeMissing) = await client.TryGetAsync(path, ct);
+        if (workers is not null) return workers;
+        if (!routeMissing) return null;
         using var state = await client.GetRequiredAsync("/api/state", ct);
         return JsonDocument.Parse(state.RootElement.GetProperty("workers").GetRawText());
     }

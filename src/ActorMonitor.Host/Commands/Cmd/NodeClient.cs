@@ -87,6 +87,18 @@ internal sealed class NodeClient : IDisposable
 
     public async Task<JsonDocument> GetRequiredAsync(string path, CancellationToken ct) => (await GetAsync(path, ct))!;
 
+    /// <summary>
+    /// GET; on 404, no document and whether the route itself is missing (an empty 404 from a node
+    /// that does not serve it) rather than the node's "unknown ..." answer (a 404 with an error).
+    /// </summary>
+    public async Task<(JsonDocument? Document, bool RouteMissing)> TryGetAsync(string path, CancellationToken ct)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, Url + path), ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return (null, ErrorOf(await response.Content.ReadAsStringAsync(ct)) is null);
+        return (await ReadAsync(response, path, ct), false);
+    }
+
     public async Task<JsonDocument> PostAsync(string path, CancellationToken ct)
     {
         using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Post, Url + path), ct);
