@@ -147,6 +147,36 @@ public sealed class CmdClusterTests(RabbitBroker broker, PostgresServer postgres
         Assert.Matches($@"(?m)^uuid\s+{some.Name}$", taskTable.Stdout);
         Assert.Matches($@"(?m)^state\s+{some.Value.GetProperty("state").GetString()}$", taskTable.Stdout);
 
+        // celery tasks: one page of the query API; SUCCESS as Celery has it, give or take the
+        // retried tasks, whose last state follows the order of their events.
+        var successes = expectedTasks.EnumerateObject().Count(p => p.Value.GetProperty("state").GetString() == "SUCCESS" && p.Value.GetProperty("retried").ValueKind == JsonValueKind.Null);
+        var retried = expectedTasks.EnumerateObject().Count(p => p.Value.GetProperty("retried").ValueKind != JsonValueKind.Null);
+        var page = await JsonAsync(Cmd("celery", "tasks", "--state", "SUCCESS", "--limit", "5", "--json"));
+        var matching = page.RootElement.GetProperty("total").GetInt32();
+        Assert.InRange(matching, successes, successes + retried);
+        var listed = page.RootElement.GetProperty("tasks").EnumerateArray().ToList();
+        Assert.Equal(5, listed.Count);
+        Assert.All(listed, x => Assert.Equal("SUCCESS", x.GetProperty("state").GetString()));
+        Assert.All(listed, x => Assert.Equal(expectedTasks.GetProperty(x.GetProperty("uuid").GetString()!).GetProperty("name").GetString(), x.GetProperty("name").GetString()));
+        var received = listed.Select(x => x.GetProperty("received").GetDouble()).ToList();
+        Assert.Equal(received.OrderDescending(), received); // newest first, the node's default
+        var tasksTable = await Cmd("celery", "tasks", "--state", "SUCCESS", "--limit", "5");
+        Assert.Equal(0, tasksTable.ExitCode);
+        output.WriteLine(tasksTable.Stdout);
+        Assert.Equal(5, System.Text.RegularExpressions.Regex.Matches(tasksTable.Stdout, @"(?m)^[0-9a-f-]{36}\s+\S+\s+SUCCESS\s").Count);
+        Assert.Contains($"tasks 1-5 of {matching}", tasksTable.Stdout);
+
+        // celery stats: the receiver's figures and the counts of the query API.
+        var stats = await JsonAsync(Cmd("celery", "stats", "--json"));
+        // A node's figures are its own receiver's: the two share the corpus's messages.
+        Assert.Equal(total, stats.RootElement.GetProperty("stats").GetProperty("messages").GetInt64() + await second.MessagesAsync());
+        var counts = stats.RootElement.GetProperty("counts");
+        Assert.Equal(taskCount, counts.GetProperty("total").GetInt32());
+        Assert.Equal(taskCount, counts.GetProperty("by_state").EnumerateObject().Sum(p => p.Value.GetInt32()));
+        var statsTable = await Cmd("celery", "stats");
+        Assert.Contains($"tasks: {taskCount}", statsTable.Stdout);
+        Assert.Matches(@"(?m)^SUCCESS\s+\d+$", statsTable.Stdout);
+
         // celery workers: every worker of the corpus.
         var workers = await Cmd("celery", "workers");
         Assert.Equal(0, workers.ExitCode);
