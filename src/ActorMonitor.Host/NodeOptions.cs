@@ -12,7 +12,10 @@ public sealed class NodeOptions
 {
     private sealed record Mapping(Option<string?> Option, string EnvVar, string HoconPath, Func<string, string> ToHocon);
 
+    private sealed record FlagMapping(Option<bool> Option, string EnvVar, string HoconPath);
+
     private readonly List<Mapping> _mappings = [];
+    private readonly List<FlagMapping> _flags = [];
 
     public NodeOptions(bool node, bool stateOnly = false)
     {
@@ -27,7 +30,16 @@ public sealed class NodeOptions
         Broker = Add("--broker", "ACTORMONITOR_BROKER", "actormonitor.broker.url", Quoted, "broker URL (default amqp://guest:guest@127.0.0.1:5672//)");
         if (!node) return;
         Add("--node-id", "ACTORMONITOR_NODE_ID", "actormonitor.event-queue.node-id", Quoted, "shared event queue <prefix>.<node-id> (default: the cluster's name, actormonitor)");
-        Add("--http", "ACTORMONITOR_HTTP", "actormonitor.http.address", Quoted, "HTTP endpoint host:port (default 127.0.0.1:5555)");
+        Add("--http", "ACTORMONITOR_HTTP", "actormonitor.http.address", Quoted, "HTTP endpoint host:port (default 127.0.0.1:5555); any other than loopback needs credentials or --insecure-no-auth");
+        // Only the paths of credential files go through HOCON: the secrets themselves are read from
+        // the environment or the file by HttpSecurity, so no configuration text ever carries them.
+        Add("--http-token-file", "ACTORMONITOR_HTTP_TOKEN_FILE", "actormonitor.http.token-file", Quoted,
+            "file holding the bearer token every HTTP route but /healthcheck requires (or the token itself in env ACTORMONITOR_HTTP_TOKEN)");
+        Add("--http-basic-file", "ACTORMONITOR_HTTP_BASIC_FILE", "actormonitor.http.basic-file", Quoted,
+            "file holding USER:PASSWORD for HTTP basic auth (or the pair itself in env ACTORMONITOR_HTTP_BASIC)");
+        AddFlag("--read-only", "ACTORMONITOR_HTTP_READ_ONLY", "actormonitor.http.read-only", "refuse the HTTP routes that change the cluster (leave, down) with 403");
+        AddFlag("--insecure-no-auth", "ACTORMONITOR_HTTP_INSECURE_NO_AUTH", "actormonitor.http.insecure-no-auth",
+            "serve HTTP on a non-loopback address without credentials (anyone who reaches it can read the state and make nodes leave)");
         Add("--akka-host", "ACTORMONITOR_AKKA_HOST", "akka.remote.dot-netty.tcp.hostname", Quoted, "address the cluster reaches this node at (default 127.0.0.1)");
         Add("--akka-public-host", "ACTORMONITOR_AKKA_PUBLIC_HOST", "akka.remote.dot-netty.tcp.public-hostname", Quoted, "address other nodes use for this one when it differs from --akka-host (a container's service name)");
         Add("--akka-port", "ACTORMONITOR_AKKA_PORT", "akka.remote.dot-netty.tcp.port", Integer, "cluster port (default 0: any free port)");
@@ -44,7 +56,7 @@ public sealed class NodeOptions
 
     public Option<string?> Config { get; } = new("--config") { Description = "extra HOCON text that overrides every other setting [env ACTORMONITOR_CONFIG]" };
 
-    public IEnumerable<Option> All => _mappings.Select(m => (Option)m.Option).Append(Config);
+    public IEnumerable<Option> All => _mappings.Select(m => (Option)m.Option).Concat(_flags.Select(f => f.Option)).Append(Config);
 
     /// <summary>HOCON text for the overrides, lowest precedence first (later lines win).</summary>
     public string Hocon(ParseResult parse)
@@ -52,8 +64,12 @@ public sealed class NodeOptions
         var sb = new StringBuilder();
         foreach (var m in _mappings)
             if (Environment.GetEnvironmentVariable(m.EnvVar) is { Length: > 0 } env) sb.AppendLine($"{m.HoconPath} = {m.ToHocon(env)}");
+        foreach (var f in _flags)
+            if (Environment.GetEnvironmentVariable(f.EnvVar) is { Length: > 0 } env) sb.AppendLine($"{f.HoconPath} = {Boolean(env)}");
         foreach (var m in _mappings)
             if (parse.GetValue(m.Option) is { } flag) sb.AppendLine($"{m.HoconPath} = {m.ToHocon(flag)}");
+        foreach (var f in _flags)
+            if (parse.GetValue(f.Option)) sb.AppendLine($"{f.HoconPath} = on");
         if (Environment.GetEnvironmentVariable("ACTORMONITOR_CONFIG") is { Length: > 0 } extraEnv) sb.AppendLine(extraEnv);
         if (parse.GetValue(Config) is { } extra) sb.AppendLine(extra);
         return sb.ToString();
@@ -64,6 +80,13 @@ public sealed class NodeOptions
         var option = new Option<string?>(name) { Description = $"{description} [env {env}]" };
         _mappings.Add(new Mapping(option, env, path, toHocon));
         return option;
+    }
+
+    /// <summary>A switch without a value; its variable takes true|false.</summary>
+    private void AddFlag(string name, string env, string path, string description)
+    {
+        var option = new Option<bool>(name) { Description = $"{description} [env {env}]" };
+        _flags.Add(new FlagMapping(option, env, path));
     }
 
     private static string Quoted(string value) => JsonSerializer.Serialize(value);

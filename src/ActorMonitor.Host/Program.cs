@@ -19,7 +19,9 @@ public static class Program
         {
             // SIGTERM/SIGINT cancel the command; a node then checkpoints and leaves the cluster, which
             // takes longer than System.CommandLine's default 2 s before it forces the exit.
-            return await BuildRoot().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(90) });
+            var parse = BuildRoot().Parse(args);
+            if (Commands.Cmd.CmdCommand.RejectUsage(parse) is { } usage) return usage;
+            return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(90) });
         }
         catch (Exception ex)
         {
@@ -34,6 +36,7 @@ public static class Program
         root.Subcommands.Add(Run());
         root.Subcommands.Add(State());
         root.Subcommands.Add(HealthCommand.Build());
+        root.Subcommands.Add(Commands.Cmd.CmdCommand.Build());
         root.Subcommands.Add(Capture());
         root.Subcommands.Add(Publish());
         root.Subcommands.Add(Dump());
@@ -82,12 +85,15 @@ public static class Program
         var url = new Option<string>("--url") { Description = "the node's HTTP endpoint", DefaultValueFactory = _ => "http://127.0.0.1:5555" };
         var asOf = new Option<string?>("--as-of") { Description = "epoch seconds at which 'alive' is judged (default: the last local_received)" };
         var task = new Option<string?>("--task") { Description = "print only this task (the schema of tasks[uuid]); exit code 3 when it is unknown" };
-        var cmd = new Command("state", "Print a running cluster's state in the schema replay prints.") { url, asOf, task };
+        var token = Commands.Cmd.CmdOptions.TokenOption(recursive: false);
+        var basic = Commands.Cmd.CmdOptions.BasicOption(recursive: false);
+        var cmd = new Command("state", "Print a running cluster's state in the schema replay prints.") { url, asOf, task, token, basic };
         cmd.SetAction(async (parse, ct) =>
         {
-            if (parse.GetValue(task) is { } uuid) return await StateCommand.TaskAsync(parse.GetValue(url)!, uuid, DataOut, ct);
+            var node = new StateCommand.Node(parse.GetValue(url)!, parse.GetValue(token), parse.GetValue(basic));
+            if (parse.GetValue(task) is { } uuid) return await StateCommand.TaskAsync(node, uuid, DataOut, ct);
             if (!TryEpoch(parse.GetValue(asOf), out var at)) return CliError.Fail($"--as-of must be epoch seconds, not '{parse.GetValue(asOf)}'");
-            return await StateCommand.RunAsync(parse.GetValue(url)!, at, DataOut, ct);
+            return await StateCommand.RunAsync(node, at, DataOut, ct);
         });
         return cmd;
     }

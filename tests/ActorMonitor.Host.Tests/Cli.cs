@@ -7,7 +7,10 @@ internal static class Cli
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static async Task<Result> RunAsync(params string[] args)
+    public static Task<Result> RunAsync(params string[] args) => RunWithEnvAsync(null, args);
+
+    /// <summary>With these environment variables added to the test's own.</summary>
+    public static async Task<Result> RunWithEnvAsync(IDictionary<string, string>? env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -15,6 +18,7 @@ internal static class Cli
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "actormonitor.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ActorMonitor.Cluster.Hosting;
 using ActorMonitor.Host.Http;
 using ActorMonitor.Rabbit;
+using Akka;
 using Akka.Actor;
 using Akka.Configuration;
 
@@ -19,12 +20,19 @@ public static class RunCommand
         Config config;
         EventQueueSettings queue;
         string http;
+        HttpSecuritySettings security;
         try
         {
             config = MonitorConfig.With(hoconOverrides);
             queue = EventQueueSettings.FromConfig(config);
             MonitorSettings.FromConfig(config); // refuse a bad journal or limit before starting anything
             http = config.GetString("actormonitor.http.address", "127.0.0.1:5555");
+            // Refused before anything starts: an endpoint others can reach and no credentials.
+            security = HttpSecuritySettings.Load(config, http);
+        }
+        catch (HttpSecurityException ex)
+        {
+            return CliError.Fail(ex.Message);
         }
         catch (Exception ex) when (ex is BrokerConfigurationException or ConfigurationException or FormatException)
         {
@@ -50,14 +58,22 @@ public static class RunCommand
             {
                 return CliError.Fail($"cannot serve HTTP on {http}: {ex.GetBaseException().Message}");
             }
-            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http}; queue {consumer.Status.Queue}; journal {node.Settings.Journal}");
+            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}");
 
-            await consumer.RunAsync(stop.Token);
-            await web.StopAsync(CancellationToken.None);
-            // Everything applied is written; messages whose acks could not be sent any more are
-            // redelivered to the next consumer and recognised there.
-            try { await node.Queries.CheckpointAsync(TimeSpan.FromSeconds(30)); }
-            catch (Exception ex) { Console.Error.WriteLine($"actormonitor: final checkpoint failed: {ex.GetBaseException().Message}"); }
+            var served = ServeAsync(node, consumer, web, stop.Token);
+            // A leave or down decided elsewhere (`cmd cluster leave`, the split-brain resolver) runs
+            // the coordinated shutdown first: its first phase does what SIGTERM does, so the process
+            // exits instead of consuming into a terminated system.
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-consuming", async () =>
+            {
+                var reason = CoordinatedShutdown.Get(system).ShutdownReason;
+                if (reason is not CoordinatedShutdown.ClrExitReason)
+                    Console.Error.WriteLine($"actormonitor: the cluster stops this node ({reason?.GetType().Name}): stopping consumption, last checkpoint");
+                try { stop.Cancel(); } catch (ObjectDisposedException) { }
+                try { await served; } catch (Exception) { /* reported by the command itself */ }
+                return Done.Instance;
+            });
+            await served;
             return 0;
         }
         finally
@@ -65,5 +81,16 @@ public static class RunCommand
             // Leaves the cluster gracefully: shards hand off, then the system terminates.
             await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance);
         }
+    }
+
+    /// <summary>Consumes until stopped, then stops serving and writes the last checkpoint.</summary>
+    private static async Task ServeAsync(MonitorNode node, CeleryEventConsumer consumer, Microsoft.AspNetCore.Builder.WebApplication web, CancellationToken stop)
+    {
+        await consumer.RunAsync(stop);
+        await web.StopAsync(CancellationToken.None);
+        // Everything applied is written; messages whose acks could not be sent any more are
+        // redelivered to the next consumer and recognised there.
+        try { await node.Queries.CheckpointAsync(TimeSpan.FromSeconds(30)); }
+        catch (Exception ex) { Console.Error.WriteLine($"actormonitor: final checkpoint failed: {ex.GetBaseException().Message}"); }
     }
 }

@@ -23,7 +23,8 @@ public static class HttpEndpoint
         // lifetime would let the runtime end the process as soon as the web host stopped.
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoSignalLifetime>();
         builder.WebHost.UseUrls($"http://{address}");
-        var app = builder.Build();
+        var app = HttpSecurity.Build(builder, HttpSecuritySettings.Load(node.System.Settings.Config, address));
+        ClusterApi.Map(app, node);
 
         app.MapGet("/api/state", async (HttpContext http) =>
         {
@@ -48,14 +49,7 @@ public static class HttpEndpoint
             return Results.Stream(body => state.WriteToAsync(body, indented: false, http.RequestAborted), "application/json");
         });
 
-        app.MapGet("/api/task/info/{uuid}", async (string uuid) =>
-        {
-            var task = await node.Queries.TaskAsync(uuid);
-            if (task is null) return Results.NotFound(new { error = $"unknown task {uuid}" });
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer)) StateDocument.WriteTask(w, task);
-            return Results.Bytes(buffer.ToArray(), "application/json");
-        });
+        app.MapQueryApi(node); // task lists and counts over all history, one task, and Flower's API
 
         app.MapGet("/api/stats", async () =>
         {

@@ -1,0 +1,191 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace ActorMonitor.Host.Http;
+
+/// <summary>The node's HTTP endpoint cannot be served as configured (exit 2 before anything starts).</summary>
+public sealed class HttpSecurityException(string message) : Exception(message);
+
+/// <summary>
+/// What protects the HTTP endpoint (actormonitor.http): credentials (a bearer token and/or a basic
+/// USER:PASSWORD), read-only mode and request limits. The secrets come from the environment or a
+/// file, never from HOCON text, and this class never prints them (no ToString of its own state).
+/// </summary>
+public sealed class HttpSecuritySettings
+{
+    public const string TokenVariable = "ACTORMONITOR_HTTP_TOKEN";
+    public const string BasicVariable = "ACTORMONITOR_HTTP_BASIC";
+
+    // SHA-256 of the secrets: compared in constant time whatever the length of what a client sends.
+    private readonly byte[]? _tokenHash;
+    private readonly byte[]? _basicHash;
+
+    private HttpSecuritySettings(byte[]? tokenHash, byte[]? basicHash, bool readOnly, bool loopback,
+        int maxRequestLine, int maxQueryString, int maxRequestHeaders, long maxRequestBody)
+    {
+        _tokenHash = tokenHash;
+        _basicHash = basicHash;
+        ReadOnly = readOnly;
+        Loopback = loopback;
+        MaxRequestLine = maxRequestLine;
+        MaxQueryString = maxQueryString;
+        MaxRequestHeaders = maxRequestHeaders;
+        MaxRequestBody = maxRequestBody;
+    }
+
+    public bool RequiresCredentials => _tokenHash is not null || _basicHash is not null;
+    public bool AcceptsBearer => _tokenHash is not null;
+    public bool AcceptsBasic => _basicHash is not null;
+    public bool ReadOnly { get; }
+    public bool Loopback { get; }
+    public int MaxRequestLine { get; }
+    public int MaxQueryString { get; }
+    public int MaxRequestHeaders { get; }
+    public long MaxRequestBody { get; }
+
+    public override string ToString() =>
+        $"credentials: {(AcceptsBearer && AcceptsBasic ? "bearer token or basic" : AcceptsBearer ? "bearer token" : AcceptsBasic ? "basic" : "none")}" +
+        (ReadOnly ? "; read-only" : "");
+
+    /// <summary>
+    /// Reads actormonitor.http and the credential variables; refuses (<see cref="HttpSecurityException"/>)
+    /// a non-loopback <paramref name="address"/> without credentials unless insecure-no-auth is on,
+    /// and credential files that cannot be read or hold nothing usable.
+    /// </summary>
+    public static HttpSecuritySettings Load(Config config, string address, Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        var token = Secret(environment(TokenVariable), config.GetString("actormonitor.http.token-file", ""), "--http-token-file", TokenVariable);
+        var basic = Secret(environment(BasicVariable), config.GetString("actormonitor.http.basic-file", ""), "--http-basic-file", BasicVariable);
+        if (basic is not null && basic.IndexOf(':') is <= 0 || basic is not null && basic.IndexOf(':') == basic.Length - 1)
+            throw new HttpSecurityException($"basic credentials ({BasicVariable} or --http-basic-file) must be USER:PASSWORD, both non-empty");
+
+        var loopback = IsLoopback(address);
+        var insecure = config.GetBoolean("actormonitor.http.insecure-no-auth", false);
+        if (!loopback && token is null && basic is null && !insecure)
+            throw new HttpSecurityException(
+                $"HTTP on {address} is reachable from other machines and no credentials are configured: set {TokenVariable} or " +
+                $"--http-token-file (a bearer token), {BasicVariable} or --http-basic-file (USER:PASSWORD), " +
+                "or serve it to anyone who can reach it with --insecure-no-auth");
+
+        return new HttpSecuritySettings(
+            token is null ? null : Hash(token), basic is null ? null : Hash(basic),
+            config.GetBoolean("actormonitor.http.read-only", false), loopback,
+            Positive(config, "max-request-line", 8192), Positive(config, "max-query-string", 2048),
+            Positive(config, "max-request-headers", 32768), Positive(config, "max-request-body", 65536));
+    }
+
+    /// <summary>Whether a request's Authorization header carries one of the configured credentials.</summary>
+    public bool Accepts(string? authorization)
+    {
+        if (!RequiresCredentials) return true;
+        if (string.IsNullOrEmpty(authorization)) return false;
+        var space = authorization.IndexOf(' ');
+        if (space <= 0) return false;
+        var scheme = authorization[..space];
+        var value = authorization[(space + 1)..].Trim();
+        if (_tokenHash is not null && scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+            return CryptographicOperations.FixedTimeEquals(Hash(value), _tokenHash);
+        if (_basicHash is not null && scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            string pair;
+            try { pair = Encoding.UTF8.GetString(Convert.FromBase64String(value)); }
+            catch (FormatException) { return false; }
+            return CryptographicOperations.FixedTimeEquals(Hash(pair), _basicHash);
+        }
+        return false;
+    }
+
+    /// <summary>127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, *, a name, a LAN address) is reachable from elsewhere.</summary>
+    public static bool IsLoopback(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        var host = (colon > 0 && !address.EndsWith(']') ? address[..colon] : address).Trim('[', ']');
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return true;
+        return IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip);
+    }
+
+    private static string? Secret(string? fromEnvironment, string file, string flag, string variable)
+    {
+        if (!string.IsNullOrEmpty(file))
+        {
+            string text;
+            try { text = File.ReadAllText(file); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                // The reason names the file, never its content.
+                throw new HttpSecurityException($"{flag} {file}: cannot read it ({ex.GetType().Name})");
+            }
+            return text.Trim() is { Length: > 0 } secret ? secret : throw new HttpSecurityException($"{flag} {file}: the file is empty");
+        }
+        if (fromEnvironment is null) return null;
+        return fromEnvironment.Trim() is { Length: > 0 } value ? value : throw new HttpSecurityException($"{variable} is set but empty");
+    }
+
+    private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private static int Positive(Config config, string key, int fallback)
+    {
+        var value = config.GetInt("actormonitor.http." + key, fallback);
+        return value > 0 ? value : throw new HttpSecurityException($"actormonitor.http.{key} must be positive, not {value}");
+    }
+}
+
+/// <summary>
+/// Request limits (Kestrel's, and a query-string bound with a clear 400), credentials on every
+/// route but /healthcheck (401 with WWW-Authenticate), and read-only mode (403 on anything that is
+/// not a read). Installed before any route, so no handler runs for a refused request.
+/// </summary>
+public static class HttpSecurity
+{
+    /// <summary>Builds the web application from <paramref name="builder"/> with the limits and the middleware in place.</summary>
+    public static WebApplication Build(WebApplicationBuilder builder, HttpSecuritySettings settings)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestLineSize = settings.MaxRequestLine;
+            kestrel.Limits.MaxRequestHeadersTotalSize = Math.Max(settings.MaxRequestHeaders, settings.MaxRequestLine);
+            kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBody;
+        });
+        var app = builder.Build();
+        app.Use(async (http, next) =>
+        {
+            var query = http.Request.QueryString.Value ?? "";
+            if (query.Length > settings.MaxQueryString)
+            {
+                await Refuse(http, StatusCodes.Status400BadRequest,
+                    $"query string too long: {query.Length} characters, at most {settings.MaxQueryString} (actormonitor.http.max-query-string)");
+                return;
+            }
+            if (settings.RequiresCredentials && !IsOpen(http.Request.Path) && !settings.Accepts(http.Request.Headers.Authorization.ToString()))
+            {
+                if (settings.AcceptsBearer) http.Response.Headers.Append("WWW-Authenticate", "Bearer realm=\"actormonitor\"");
+                if (settings.AcceptsBasic) http.Response.Headers.Append("WWW-Authenticate", "Basic realm=\"actormonitor\", charset=\"UTF-8\"");
+                await Refuse(http, StatusCodes.Status401Unauthorized, "authentication required");
+                return;
+            }
+            if (settings.ReadOnly && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method) && !HttpMethods.IsOptions(http.Request.Method))
+            {
+                await Refuse(http, StatusCodes.Status403Forbidden, "this node is read-only (--read-only): it does not change the cluster");
+                return;
+            }
+            await next(http);
+        });
+        return app;
+    }
+
+    /// <summary>Container and load-balancer health checks carry no credentials; the answer tells nothing secret.</summary>
+    private static bool IsOpen(PathString path) => path.Equals("/healthcheck", StringComparison.OrdinalIgnoreCase);
+
+    private static Task Refuse(HttpContext http, int status, string error)
+    {
+        http.Response.StatusCode = status;
+        return http.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error });
+    }
+}
