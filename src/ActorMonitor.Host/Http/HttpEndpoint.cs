@@ -69,7 +69,7 @@ public static class HttpEndpoint
                     failing = keeper.StoreFailing, last_error = keeper.LastError,
                 },
                 rejections = stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
-                cluster = ClusterView(node),
+                cluster = ClusterApi.Membership(node),
                 broker = broker is null ? null : new
                 {
                     queue = broker.Queue, connected = broker.Connected, consumed = broker.Consumed, acked = broker.Acked,
@@ -94,24 +94,6 @@ public static class HttpEndpoint
 
         await app.StartAsync(ct);
         return app;
-    }
-
-    /// <summary>This node's view of the cluster: who is a member, in what status, reachable or not.</summary>
-    private static object ClusterView(MonitorNode node)
-    {
-        var cluster = Akka.Cluster.Cluster.Get(node.System);
-        var state = cluster.State;
-        return new
-        {
-            self = cluster.SelfAddress.ToString(),
-            node_name = node.Settings.NodeName,
-            leader = state.Leader?.ToString(),
-            members = state.Members.Select(m => new
-            {
-                address = m.Address.ToString(), status = m.Status.ToString(), roles = m.Roles.ToArray(),
-                reachable = !state.Unreachable.Contains(m),
-            }).ToArray(),
-        };
     }
 }
 
