@@ -26,6 +26,9 @@ public sealed class CeleryEventConsumer
     private readonly Channel<long> _applied = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
     private readonly string _queue;
     private long _generation;
+    // This channel's delivery tags handed to the receiver without a gap, and acked so far: a
+    // graceful stop waits until the second catches up with the first.
+    private long _sentThrough, _ackedThrough;
 
     public CeleryEventConsumer(EventQueueSettings settings, MonitorNode node)
     {
@@ -104,7 +107,10 @@ public sealed class CeleryEventConsumer
         await channel.BasicQosAsync(0, _settings.Prefetch, false, ct);
 
         var generation = Interlocked.Increment(ref _generation);
-        using var stopAcks = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Interlocked.Exchange(ref _sentThrough, 0);
+        Interlocked.Exchange(ref _ackedThrough, 0);
+        // Not linked to ct: on a graceful stop the acks go on until the last checkpoint's are sent.
+        using var stopAcks = new CancellationTokenSource();
         var acks = AckLoopAsync(channel, generation, stopAcks.Token);
 
         var consumer = new AsyncEventingBasicConsumer(channel);
@@ -114,8 +120,10 @@ public sealed class CeleryEventConsumer
             // The body is only valid during this handler: decode it now (decoding copies what it keeps).
             var decoded = _decoder.Decode(ea.Body.Span);
             await ingest.SendAsync(ea.RoutingKey, decoded, null, (generation << TagBits) | (long)ea.DeliveryTag, ct, ea.Redelivered);
+            // Deliveries run one at a time, in tag order.
+            Interlocked.CompareExchange(ref _sentThrough, (long)ea.DeliveryTag, (long)ea.DeliveryTag - 1);
         };
-        await channel.BasicConsumeAsync(_queue, autoAck: false, consumer, ct);
+        var consumerTag = await channel.BasicConsumeAsync(_queue, autoAck: false, consumer, ct);
 
         await using var overflowChannel = await connection.CreateChannelAsync(cancellationToken: ct);
         if (_settings.MaxLength is not null || _settings.Ttl is not null)
@@ -138,8 +146,43 @@ public sealed class CeleryEventConsumer
         _log.Info("Consuming {0} from exchange {1} on {2} (prefetch {3}).", _queue, _settings.EventExchange, address, _settings.Prefetch);
         if (_settings.WakeUpWorkers) await WakeUpWorkersAsync(connection, ct);
 
-        var reason = await lost.Task.WaitAsync(ct);
-        throw new IOException(reason);
+        try
+        {
+            var reason = await lost.Task.WaitAsync(ct);
+            throw new IOException(reason);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && !lost.Task.IsCompleted)
+        {
+            await DrainAsync(channel, consumerTag, ingest);
+            throw;
+        }
+        finally
+        {
+            stopAcks.Cancel();
+            await acks;
+        }
+    }
+
+    /// <summary>
+    /// A graceful stop: no new deliveries; what was delivered is applied, checkpointed and acked
+    /// before the channel closes, so nothing is left for the broker to redeliver.
+    /// </summary>
+    private async Task DrainAsync(IChannel channel, string consumerTag, IngestClient ingest)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await channel.BasicCancelAsync(consumerTag, noWait: false, timeout.Token);
+            await ingest.WhenAllAppliedAsync(timeout.Token);
+            await _node.Queries.CheckpointAsync(TimeSpan.FromSeconds(30));
+            while (Interlocked.Read(ref _ackedThrough) < Interlocked.Read(ref _sentThrough))
+                await Task.Delay(10, timeout.Token); // the acks of that checkpoint, on their way out
+            _log.Info("Stopped consuming {0}: every delivered message is applied, durable and acked.", _queue);
+        }
+        catch (Exception ex)
+        {
+            _log.Warning("Stopping: could not ack every delivered message ({0}); the broker redelivers the rest, and they are recognised.", ex.GetBaseException().Message);
+        }
     }
 
     private async Task DeclareAsync(IChannel channel, CancellationToken ct)
@@ -184,6 +227,7 @@ public sealed class CeleryEventConsumer
                 if (upTo == 0) continue;
                 await channel.BasicAckAsync(upTo, multiple: true, ct);
                 Status.OnAcked((long)(next - first));
+                Interlocked.Exchange(ref _ackedThrough, (long)upTo);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or RabbitMQ.Client.Exceptions.AlreadyClosedException or ObjectDisposedException)
