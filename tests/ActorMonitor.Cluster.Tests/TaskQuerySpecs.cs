@@ -311,6 +311,13 @@ public class TaskQuerySpecs(ITestOutputHelper output)
                 Assert.Equal(QueryReference.Order(reference.Tasks, field, true).Select(t => t.Uuid),
                     store.QueryTasks(new TaskQuery { Sort = SortOf(field), Limit = 1000 }).Tasks.Select(t => t.Uuid));
             Assert.Equal(reference.Tasks.Count(t => t.Text("exception")?.Contains("flaky") == true), store.QueryTasks(new TaskQuery { Search = "flaky" }).Total);
+            // The counts of the tasks already stored are built once, from their rows.
+            var counts = store.CountTasks(TaskQuery.All);
+            Assert.Equal(reference.Tasks.Count, counts.Total);
+            Assert.Equal(reference.Tasks.GroupBy(t => t.Str("state")!).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, (long)g.Count())),
+                counts.ByState.Select(kv => (kv.Key, kv.Value)));
+            store.Initialize(); // a second start does not count them again
+            Assert.Equal(reference.Tasks.Count, store.CountTasks(TaskQuery.All).Total);
         }
         finally
         {
