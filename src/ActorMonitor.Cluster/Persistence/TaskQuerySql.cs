@@ -43,11 +43,12 @@ internal sealed class TaskQuerySql
     }
 
     /// <summary>
-    /// SQLite's planner has no statistics here, and given an equality filter it walks that filter's
-    /// index and sorts every match, even when a quarter of a million tasks match. So: a text search
-    /// scans the narrow covering text index instead of the table; a key-only filter matching many
-    /// tasks walks the sort's own index and stops at the page (few matches: the filter's index and
-    /// a sort of them). PostgreSQL keeps statistics and plans for itself.
+    /// SQLite's planner has no statistics here and picks badly at a million rows: with no filter it
+    /// scans some index and sorts everything; with an equality filter it walks that filter's index
+    /// and sorts every match, even a quarter of a million. So the index is named: a text search
+    /// scans the narrow covering text index instead of the rows; a state/name/worker filter matching
+    /// few tasks walks its own index (received comes second in it) and sorts them; otherwise the
+    /// sort's own index is walked and the scan stops at the page. PostgreSQL plans for itself.
     /// </summary>
     public string IndexHint(long matches)
     {
@@ -55,13 +56,15 @@ internal sealed class TaskQuerySql
         var q = _query;
         var text = !string.IsNullOrEmpty(q.Search) || q.FlowerTerms is { IsEmpty: false } t && (t.Any ?? t.Result) is not null | t.Args is not null | t.Kwargs is not null;
         if (text) return "INDEXED BY am_tasks_q_text";
-        if (!KeyOnly || matches < 20_000 || q.State is null && q.Name is null && q.Worker is null) return "";
+        if (!KeyOnly) return ""; // a time range: its own index, or a filter's with received second
+        // Flower's worker filter also passes tasks without a worker: not a prefix of the worker index.
+        var filter = q.Name is not null ? "name" : q.Worker is not null && !q.Lenient ? "worker" : q.State is not null ? "state" : null;
         var sortIndex = q.Sort switch
         {
             TaskSortField.Name => "name",
             TaskSortField.State => "state",
             TaskSortField.Recent => "heap",
-            TaskSortField.Received => null, // each filter's index has received second
+            TaskSortField.Received => filter ?? "received",
             _ => TimeColumn(q.Sort switch
             {
                 TaskSortField.Started => TaskTimeField.Started,
@@ -70,9 +73,7 @@ internal sealed class TaskQuerySql
                 _ => TaskTimeField.Timestamp,
             }),
         };
-        // A filter on the sort column itself is served by that index already.
-        if (sortIndex is null || sortIndex == "name" && q.Name is not null || sortIndex == "state" && q.State is not null) return "";
-        return "INDEXED BY am_tasks_q_" + sortIndex;
+        return "INDEXED BY am_tasks_q_" + (filter is not null && matches < 20_000 ? filter : sortIndex);
     }
 
     /// <summary>Starts with "WHERE event_count > 0", the condition of the partial indexes.</summary>
