@@ -24,6 +24,9 @@ public sealed record MonitorSettings(
     int SnapshotEvery,
     TimeSpan CheckpointTimeout)
 {
+    /// <summary>actormonitor.metrics.forget-workers-after: a worker gone longer loses every metric series.</summary>
+    public TimeSpan ForgetWorkersAfter { get; init; } = TimeSpan.FromHours(1);
+
     public static MonitorSettings FromConfig(Config config)
     {
         var c = config.GetConfig("actormonitor") ?? throw new ConfigurationException("missing the 'actormonitor' section");
@@ -49,7 +52,12 @@ public sealed record MonitorSettings(
             c.GetTimeSpan("checkpoint.interval", TimeSpan.FromMilliseconds(200)),
             Positive(c, "checkpoint.max-messages", 4000),
             Positive(c, "checkpoint.snapshot-every", 100),
-            c.GetTimeSpan("checkpoint.timeout", TimeSpan.FromSeconds(10)));
+            c.GetTimeSpan("checkpoint.timeout", TimeSpan.FromSeconds(10)))
+        {
+            ForgetWorkersAfter = c.GetTimeSpan("metrics.forget-workers-after", TimeSpan.FromHours(1)) is var f && f > TimeSpan.Zero
+                ? f
+                : throw new ConfigurationException("actormonitor.metrics.forget-workers-after must be a positive duration"),
+        };
     }
 
     private static int Positive(Config c, string key, int fallback)

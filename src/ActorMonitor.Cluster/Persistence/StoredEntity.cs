@@ -33,6 +33,9 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
     protected abstract TRecord FromRow(byte[] row);
     protected abstract EntityRow ToRow(TRecord record, long cycleId);
 
+    /// <summary>The record is there (new, or read from its row), before any message is handled.</summary>
+    protected virtual void Loaded(TRecord record) { }
+
     /// <summary>The entity's own messages, once its record is loaded; false when not one of them.</summary>
     protected abstract bool Handle(TRecord record, object message);
 
@@ -45,6 +48,7 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
             if (message is RowLoaded loaded)
             {
                 Record = loaded.Data is null ? NewRecord() : FromRow(loaded.Data);
+                Loaded(Record);
                 Stash.UnstashAll();
             }
             else Stash.Stash();
