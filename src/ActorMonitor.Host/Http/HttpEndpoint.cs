@@ -99,6 +99,7 @@ public static class HttpEndpoint
         });
 
         MetricsApi.Map(app, node);
+        DashboardApi.Map(app, node);
 
         await app.StartAsync(ct);
         return app;
