@@ -152,7 +152,8 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
         {
             null => changed, // not a worker (a client that sends tasks): forgotten once quiet that long
             { Alive: true } => null,
-            var w => DownSince(l.Hostname, w.Heartbeats, w.Freq, null, now),
+            // Offline: its last task event counted here is the best this node knows of when it went.
+            var w => DownSince(l.Hostname, w.Heartbeats, w.Freq, changed, now),
         };
         if (since is { } s && now - Math.Max(s, changed) > _forgetAfter.TotalSeconds) Forget(l.Hostname, l.Worker is null ? "quiet" : "down");
         else if (since is null) _firstSeenDown.Remove(l.Hostname);
