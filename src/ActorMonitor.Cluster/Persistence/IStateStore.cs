@@ -1,6 +1,11 @@
 namespace ActorMonitor.Cluster.Persistence;
 
-/// <summary>One task's stored row: the entity's whole state, plus columns the read side filters and sorts on.</summary>
+/// <summary>
+/// One task's stored row: the entity's whole state, plus columns the read side filters and sorts
+/// on. The texts are what Celery sent (a JSON string decoded, any other JSON value as its JSON
+/// text); <see cref="HeapClock"/> and <see cref="HeapOrigin"/> are the task's rank in Celery's task
+/// heap (its event with the highest clock, then origin), the order Flower lists tasks in.
+/// </summary>
 public sealed record TaskRow(
     string Uuid,
     byte[] Data,
@@ -14,7 +19,18 @@ public sealed record TaskRow(
     double? Started,
     double? Succeeded,
     double? Failed,
-    double? Timestamp);
+    double? Timestamp,
+    double? Runtime = null,
+    string? Args = null,
+    string? Kwargs = null,
+    string? Result = null,
+    string? Exception = null,
+    long HeapClock = 0,
+    string? HeapOrigin = null)
+{
+    /// <summary>Celery's State holds the task once an event for it was applied (a row can exist for a parent only adopted).</summary>
+    public bool Exists => EventCount > 0;
+}
 
 public sealed record WorkerRow(string Hostname, byte[] Data, long EventCount);
 
@@ -74,4 +90,16 @@ public interface IStateStore : IDisposable
     IEnumerable<KeyValuePair<string, byte[]>> AllTasks();
 
     IEnumerable<KeyValuePair<string, byte[]>> AllWorkers();
+
+    /// <summary>One page of the tasks <paramref name="query"/> selects, and their total.</summary>
+    Queries.TaskPage QueryTasks(Queries.TaskQuery query);
+
+    /// <summary>How many tasks <paramref name="filter"/> selects, by state, name and worker (its page is ignored).</summary>
+    Queries.TaskCounts CountTasks(Queries.TaskQuery filter);
+
+    /// <summary>True when some stored task is in <paramref name="state"/>.</summary>
+    bool HasState(string state);
+
+    /// <summary>Every task name seen, sorted.</summary>
+    IReadOnlyList<string> TaskTypes();
 }

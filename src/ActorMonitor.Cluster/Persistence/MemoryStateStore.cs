@@ -1,3 +1,6 @@
+using ActorMonitor.Celery.Durable;
+using ActorMonitor.Cluster.Queries;
+
 namespace ActorMonitor.Cluster.Persistence;
 
 /// <summary>Rows in process memory: for replays and tests, where nothing has to outlive the process.</summary>
@@ -78,6 +81,35 @@ public sealed class MemoryStateStore : IStateStore
     public IEnumerable<KeyValuePair<string, byte[]>> AllWorkers()
     {
         lock (_gate) return _workers.Values.Select(w => KeyValuePair.Create(w.Hostname, w.Data)).ToList();
+    }
+
+    public TaskPage QueryTasks(TaskQuery query)
+    {
+        List<TaskRow> matching;
+        lock (_gate) matching = _tasks.Values.Where(t => TaskRowFilter.Matches(t, query)).ToList();
+        var page = TaskRowFilter.Order(matching, query).Skip(query.Offset).Take(query.Limit)
+            .Select(t => TaskRecord.FromRow(t.Uuid, t.Data).State.ToSnapshot()).ToList();
+        return new TaskPage(matching.Count, query.Limit, query.Offset, page);
+    }
+
+    public TaskCounts CountTasks(TaskQuery filter)
+    {
+        List<TaskRow> matching;
+        lock (_gate) matching = _tasks.Values.Where(t => TaskRowFilter.Matches(t, filter)).ToList();
+        return new TaskCounts(matching.Count, CountBy(matching, t => t.State), CountBy(matching, t => t.Name), CountBy(matching, t => t.Worker));
+    }
+
+    private static SortedDictionary<string, long> CountBy(IEnumerable<TaskRow> rows, Func<TaskRow, string?> key) =>
+        new(rows.Select(key).OfType<string>().GroupBy(k => k).ToDictionary(g => g.Key, g => (long)g.Count()), StringComparer.Ordinal);
+
+    public bool HasState(string state)
+    {
+        lock (_gate) return _tasks.Values.Any(t => t.Exists && t.State == state);
+    }
+
+    public IReadOnlyList<string> TaskTypes()
+    {
+        lock (_gate) return _types.ToList();
     }
 
     public void Dispose() { }

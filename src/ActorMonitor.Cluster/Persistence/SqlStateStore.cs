@@ -1,6 +1,9 @@
 using System.Data;
 using System.Data.Common;
 using System.Text;
+using ActorMonitor.Celery.Durable;
+using ActorMonitor.Celery.State;
+using ActorMonitor.Cluster.Queries;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -16,13 +19,30 @@ public sealed class SqlStateStore : IStateStore
     private const int RowsPerStatement = 200;
 
     private static readonly string[] TaskColumns =
-        ["uuid", "last_seq", "event_count", "received_count", "name", "state", "worker", "received", "started", "succeeded", "failed", "timestamp", "data"];
+    [
+        "uuid", "last_seq", "event_count", "received_count", "name", "state", "worker", "received", "started", "succeeded", "failed", "timestamp",
+        "runtime", "heap_clock", "heap_origin", "args", "kwargs", "result", "exception", "data",
+    ];
 
     // A null parameter needs its column's type (PostgreSQL does not cast text to double precision).
     private static readonly DbType[] TaskColumnTypes =
     [
         DbType.String, DbType.Int64, DbType.Int64, DbType.Int64, DbType.String, DbType.String, DbType.String,
-        DbType.Double, DbType.Double, DbType.Double, DbType.Double, DbType.Double, DbType.Binary,
+        DbType.Double, DbType.Double, DbType.Double, DbType.Double, DbType.Double,
+        DbType.Double, DbType.Int64, DbType.String, DbType.String, DbType.String, DbType.String, DbType.String, DbType.Binary,
+    ];
+
+    private static object?[] TaskValues(TaskRow r) =>
+    [
+        r.Uuid, r.LastSeq, r.EventCount, r.ReceivedCount, r.Name, r.State, r.Worker, r.Received, r.Started, r.Succeeded, r.Failed, r.Timestamp,
+        r.Runtime, r.HeapClock, r.HeapOrigin, r.Args, r.Kwargs, r.Result, r.Exception, r.Data,
+    ];
+
+    /// <summary>Columns the query side added to am_tasks, with their types, for databases created before them.</summary>
+    private static readonly (string Name, string Sqlite, string Postgres)[] QueryColumns =
+    [
+        ("runtime", "REAL", "DOUBLE PRECISION"), ("heap_clock", "INTEGER", "BIGINT"), ("heap_origin", "TEXT", "TEXT"),
+        ("args", "TEXT", "TEXT"), ("kwargs", "TEXT", "TEXT"), ("result", "TEXT", "TEXT"), ("exception", "TEXT", "TEXT"),
     ];
 
     private readonly bool _postgres;
@@ -60,6 +80,7 @@ public sealed class SqlStateStore : IStateStore
             CREATE TABLE IF NOT EXISTS am_tasks (
               uuid TEXT PRIMARY KEY, last_seq {bigint} NOT NULL, event_count {bigint} NOT NULL, received_count {bigint} NOT NULL,
               name TEXT, state TEXT, worker TEXT, received {real}, started {real}, succeeded {real}, failed {real}, timestamp {real},
+              runtime {real}, heap_clock {bigint}, heap_origin TEXT, args TEXT, kwargs TEXT, result TEXT, exception TEXT,
               data {blob} NOT NULL);
             CREATE INDEX IF NOT EXISTS am_tasks_last_seq ON am_tasks (last_seq);
             CREATE TABLE IF NOT EXISTS am_workers (hostname TEXT PRIMARY KEY, event_count {bigint} NOT NULL, data {blob} NOT NULL);
@@ -68,7 +89,84 @@ public sealed class SqlStateStore : IStateStore
               node_name TEXT PRIMARY KEY, messages {bigint} NOT NULL, rejected_messages {bigint} NOT NULL, other_events {bigint} NOT NULL,
               cut {bigint} NOT NULL, checkpoint {blob} NOT NULL);
             """);
+        AddQueryColumns(c, tx);
+        Execute(c, tx, QueryIndexes());
         tx.Commit();
+        Backfill(c);
+    }
+
+    // A database written before the query side: its task rows get the new columns, filled below.
+    private void AddQueryColumns(DbConnection c, DbTransaction tx)
+    {
+        if (_postgres)
+        {
+            foreach (var (name, _, type) in QueryColumns) Execute(c, tx, $"ALTER TABLE am_tasks ADD COLUMN IF NOT EXISTS {name} {type}");
+            return;
+        }
+        var existing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            cmd.CommandText = "PRAGMA table_info(am_tasks)";
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) existing.Add(r.GetString(1));
+        }
+        foreach (var (name, type, _) in QueryColumns)
+            if (!existing.Contains(name)) Execute(c, tx, $"ALTER TABLE am_tasks ADD COLUMN {name} {type}");
+    }
+
+    /// <summary>
+    /// The read side's indexes: each filter column with received (the default sort) after it, each
+    /// time field, and Celery's heap order. Partial (tasks that exist, the condition every query
+    /// carries), so counts are answered from the index alone. PostgreSQL sorts missing values
+    /// first, as SQLite does, so that one index serves both directions.
+    /// </summary>
+    private string QueryIndexes()
+    {
+        string Asc(string col) => _postgres ? col + " NULLS FIRST" : col;
+        var c = _postgres ? " COLLATE \"C\"" : "";
+        (string Name, string Columns)[] indexes =
+        [
+            ("state", $"state, {Asc("received")}"), ("name", $"name{c}, {Asc("received")}"), ("worker", $"worker, {Asc("received")}"),
+            ("received", Asc("received")), ("started", Asc("started")), ("succeeded", Asc("succeeded")), ("failed", Asc("failed")),
+            ("timestamp", Asc("timestamp")), ("heap", $"heap_clock, {Asc("heap_origin" + c)}, last_seq"),
+        ];
+        return string.Concat(indexes.Select(i => $"CREATE INDEX IF NOT EXISTS am_tasks_q_{i.Name} ON am_tasks ({i.Columns}) WHERE event_count > 0;\n"));
+    }
+
+    /// <summary>Fills the query columns of rows written before they existed, a batch at a time (any node may do it; it is idempotent).</summary>
+    private void Backfill(DbConnection c)
+    {
+        while (true)
+        {
+            var rows = new List<TaskRow>();
+            using (var cmd = c.CreateCommand())
+            {
+                cmd.CommandText = "SELECT uuid, data FROM am_tasks WHERE heap_clock IS NULL LIMIT 2000";
+                foreach (var (uuid, data) in ReadPairs(cmd))
+                    rows.Add(StoredRows.TaskRow(Celery.Durable.TaskRecord.FromRow(uuid, data)));
+            }
+            if (rows.Count == 0) return;
+            using var tx = c.BeginTransaction();
+            using var update = c.CreateCommand();
+            update.Transaction = tx;
+            update.CommandText = "UPDATE am_tasks SET runtime = @p12, heap_clock = @p13, heap_origin = @p14, args = @p15, kwargs = @p16, result = @p17, exception = @p18 WHERE uuid = @p0";
+            var parameters = Enumerable.Range(0, TaskColumns.Length - 1).Where(k => k == 0 || k >= 12).ToDictionary(k => k, k =>
+            {
+                var p = update.CreateParameter();
+                p.ParameterName = $"@p{k}";
+                p.DbType = TaskColumnTypes[k];
+                update.Parameters.Add(p);
+                return p;
+            });
+            foreach (var row in rows)
+            {
+                var values = TaskValues(row);
+                foreach (var (k, p) in parameters) p.Value = values[k] ?? DBNull.Value;
+                update.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
     }
 
     public IDisposable StartupLock()
@@ -137,8 +235,7 @@ public sealed class SqlStateStore : IStateStore
         cmd.Prepare();
         foreach (var r in rows)
         {
-            object?[] values = [r.Uuid, r.LastSeq, r.EventCount, r.ReceivedCount, r.Name, r.State, r.Worker,
-                r.Received, r.Started, r.Succeeded, r.Failed, r.Timestamp, r.Data];
+            var values = TaskValues(r);
             for (var k = 0; k < values.Length; k++) parameters[k].Value = values[k] ?? DBNull.Value;
             cmd.ExecuteNonQuery();
         }
@@ -154,8 +251,7 @@ public sealed class SqlStateStore : IStateStore
             var r = rows[start + i];
             if (i > 0) sql.Append(", ");
             sql.Append('(');
-            object?[] values = [r.Uuid, r.LastSeq, r.EventCount, r.ReceivedCount, r.Name, r.State, r.Worker,
-                r.Received, r.Started, r.Succeeded, r.Failed, r.Timestamp, r.Data];
+            var values = TaskValues(r);
             for (var k = 0; k < values.Length; k++)
             {
                 var name = $"@p{i}_{k}";
@@ -268,6 +364,90 @@ public sealed class SqlStateStore : IStateStore
         using var r = cmd.ExecuteReader();
         while (r.Read()) yield return KeyValuePair.Create(r.GetString(0), (byte[])r.GetValue(1));
     }
+
+    public TaskPage QueryTasks(TaskQuery query)
+    {
+        var sql = new TaskQuerySql(query, _postgres);
+        using var c = Open();
+        // One snapshot for the total and the page (a checkpoint may commit between the two reads).
+        using var tx = BeginRead(c);
+        long total;
+        using (var count = c.CreateCommand())
+        {
+            count.Transaction = tx;
+            count.CommandText = "SELECT COUNT(*) FROM am_tasks " + sql.Where;
+            sql.Bind(count);
+            total = Convert.ToInt64(count.ExecuteScalar());
+        }
+        var tasks = new List<TaskSnapshot>(Math.Min(query.Limit, 1000));
+        if (total > query.Offset)
+        {
+            using var page = c.CreateCommand();
+            page.Transaction = tx;
+            page.CommandText = $"SELECT uuid, data FROM am_tasks {sql.Where} {sql.OrderBy} LIMIT {query.Limit} OFFSET {query.Offset}";
+            sql.Bind(page);
+            foreach (var (uuid, data) in ReadPairs(page)) tasks.Add(TaskRecord.FromRow(uuid, data).State.ToSnapshot());
+        }
+        tx.Commit();
+        return new TaskPage(total, query.Limit, query.Offset, tasks);
+    }
+
+    public TaskCounts CountTasks(TaskQuery filter)
+    {
+        var sql = new TaskQuerySql(filter, _postgres);
+        using var c = Open();
+        using var tx = BeginRead(c);
+        Dictionary<string, long> Group(string column, out long total)
+        {
+            using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = $"SELECT {column}, COUNT(*) FROM am_tasks {sql.Where} GROUP BY {column}";
+            sql.Bind(cmd);
+            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            total = 0;
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                var n = Convert.ToInt64(r.GetValue(1));
+                total += n;
+                if (!r.IsDBNull(0)) counts[r.GetString(0)] = n;
+            }
+            return counts;
+        }
+        var byState = Group("state", out var all);
+        var byName = Group("name", out _);
+        var byWorker = Group("worker", out _);
+        tx.Commit();
+        return new TaskCounts(all, Sorted(byState), Sorted(byName), Sorted(byWorker));
+    }
+
+    private static SortedDictionary<string, long> Sorted(Dictionary<string, long> d) => new(d, StringComparer.Ordinal);
+
+    public bool HasState(string state)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT 1 FROM am_tasks WHERE event_count > 0 AND state = @s LIMIT 1";
+        AddParameter(cmd, "@s", state);
+        return cmd.ExecuteScalar() is not null;
+    }
+
+    public IReadOnlyList<string> TaskTypes()
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT name FROM am_task_types";
+        var names = new List<string>();
+        using (var r = cmd.ExecuteReader())
+            while (r.Read()) names.Add(r.GetString(0));
+        names.Sort(StringComparer.Ordinal); // Celery's sorted(): code point order
+        return names;
+    }
+
+    // A reader's transaction: SQLite's deferred BEGIN takes no write lock (the keeper keeps
+    // committing); PostgreSQL's repeatable read gives both statements one snapshot.
+    private DbTransaction BeginRead(DbConnection c) =>
+        _postgres ? c.BeginTransaction(IsolationLevel.RepeatableRead) : ((SqliteConnection)c).BeginTransaction(deferred: true);
 
     private static void Execute(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {

@@ -6,14 +6,27 @@ namespace ActorMonitor.Cluster.Persistence;
 /// <summary>Builds the rows the store writes from an entity's record.</summary>
 public static class StoredRows
 {
-    public static EntityRow Task(TaskRecord r, long cycleId)
+    public static EntityRow Task(TaskRecord r, long cycleId) =>
+        new(EntityKind.Task, r.Uuid, cycleId, TaskRow(r), null, r.Names);
+
+    public static TaskRow TaskRow(TaskRecord r)
     {
         var s = r.State;
-        var row = new TaskRow(r.Uuid, r.ToRow(), r.LastSeq, r.EventCount, r.ReceivedCount, s.Name, s.State, s.Worker,
+        // The task's place in Celery's heap: its mark with the highest (clock, origin); the marks are
+        // few (at most TaskRecord.MaxMarks), and clocks only grow per sender, so the recent ones hold it.
+        long heapClock = 0;
+        string? heapOrigin = null;
+        foreach (var m in r.Marks)
+            if (m.Clock > heapClock || m.Clock == heapClock && string.CompareOrdinal(m.Hostname, heapOrigin) >= 0)
+                (heapClock, heapOrigin) = (m.Clock, m.Hostname);
+        return new TaskRow(r.Uuid, r.ToRow(), r.LastSeq, r.EventCount, r.ReceivedCount, s.Name, s.State, s.Worker,
             RawJson.AsNumber(s["received"]), RawJson.AsNumber(s["started"]), RawJson.AsNumber(s["succeeded"]),
-            RawJson.AsNumber(s["failed"]), RawJson.AsNumber(s["timestamp"]));
-        return new EntityRow(EntityKind.Task, r.Uuid, cycleId, row, null, r.Names);
+            RawJson.AsNumber(s["failed"]), RawJson.AsNumber(s["timestamp"]), RawJson.AsNumber(s["runtime"]),
+            Text(s["args"]), Text(s["kwargs"]), Text(s["result"]), Text(s["exception"]), heapClock, heapOrigin);
     }
+
+    /// <summary>The text Celery sent: a JSON string decoded (args, kwargs, result and exception are reprs), any other value as JSON.</summary>
+    public static string? Text(string? raw) => raw is null or RawJson.Null ? null : RawJson.AsString(raw) ?? raw;
 
     public static EntityRow Worker(WorkerRecord r, long cycleId) =>
         new(EntityKind.Worker, r.Hostname, cycleId, null, new WorkerRow(r.Hostname, r.ToRow(), r.EventCount), []);

@@ -5,6 +5,7 @@ using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster.Hosting;
 using ActorMonitor.Cluster.Index;
 using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Cluster.Queries;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
@@ -16,7 +17,9 @@ namespace ActorMonitor.Cluster;
 /// <summary>
 /// Read side: cluster-wide figures come from the event index; one task or worker comes from its
 /// entity (restored from its row when it was passivated). The full state document reads the
-/// store after a checkpoint, so it covers every task ever seen, live or passivated.
+/// store after a checkpoint, so it covers every task ever seen, live or passivated. Task lists and
+/// counts are queries of the store itself (every node's rows, as of the last checkpoint, or as of
+/// now with <c>fresh</c>), run on the thread pool, never on an actor's thread.
 /// </summary>
 public sealed class StateQueries(MonitorNode node)
 {
@@ -63,6 +66,36 @@ public sealed class StateQueries(MonitorNode node)
             .Select(m => m.Address)
             .ToList();
     }
+
+    /// <summary>
+    /// A page of the tasks <paramref name="query"/> selects, with their total, read from the store. With
+    /// <paramref name="fresh"/>, every monitor node checkpoints first, so the page covers every event
+    /// applied until now; otherwise it is as of the last checkpoint (actormonitor.checkpoint.interval).
+    /// </summary>
+    public async Task<TaskPage> TasksAsync(TaskQuery query, bool fresh = false, CancellationToken ct = default)
+    {
+        if (fresh) await ClusterCheckpointAsync();
+        return await Task.Run(() => node.Store.QueryTasks(query), ct);
+    }
+
+    /// <summary>How many tasks <paramref name="filter"/> (default: all) selects, by state, name and worker.</summary>
+    public async Task<TaskCounts> CountsAsync(TaskQuery? filter = null, bool fresh = false, CancellationToken ct = default)
+    {
+        if (fresh) await ClusterCheckpointAsync();
+        return await Task.Run(() => node.Store.CountTasks(filter ?? TaskQuery.All), ct);
+    }
+
+    /// <summary>True when <paramref name="state"/> is one of Celery's states or some stored task is in it (a custom task-* state).</summary>
+    public async Task<bool> IsKnownStateAsync(string state, CancellationToken ct = default) =>
+        TaskStates.Precedence(state) != TaskStates.NonePrecedence || await Task.Run(() => node.Store.HasState(state), ct);
+
+    /// <summary>Every task name seen by any node, sorted (Celery's State.task_types()).</summary>
+    public Task<IReadOnlyList<string>> TaskTypesAsync(CancellationToken ct = default) => Task.Run(() => node.Store.TaskTypes(), ct);
+
+    /// <summary>Every worker Celery's State would hold, from the store (every node's), alive judged at <paramref name="asOf"/>.</summary>
+    public Task<List<WorkerSnapshot>> WorkersAsync(double asOf, CancellationToken ct = default) =>
+        Task.Run(() => node.Store.AllWorkers().Select(kv => WorkerRecord.FromRow(kv.Key, kv.Value).State)
+            .Where(w => w.Exists).Select(w => w.ToSnapshot(asOf)).OrderBy(w => w.Hostname, StringComparer.Ordinal).ToList(), ct);
 
     /// <summary>
     /// The whole state in the oracle's schema; "alive" judged at <paramref name="asOf"/> (default:

@@ -7,7 +7,7 @@ public static class StateCommand
 
     /// <summary>One task from the node (its entity, restored from the store if passivated); exit 3 when unknown.</summary>
     public static Task<int> TaskAsync(string url, string uuid, Stream output, CancellationToken ct) =>
-        CopyAsync(url, "/api/task/info/" + Uri.EscapeDataString(uuid), TimeSpan.FromMinutes(1), output, ct, onNotFound: () =>
+        CopyAsync(url, "/api/query/task/" + Uri.EscapeDataString(uuid), TimeSpan.FromMinutes(1), output, ct, onNotFound: () =>
         {
             Console.Error.WriteLine($"actormonitor: unknown task {uuid}");
             return UnknownTask;

@@ -48,14 +48,7 @@ public static class HttpEndpoint
             return Results.Stream(body => state.WriteToAsync(body, indented: false, http.RequestAborted), "application/json");
         });
 
-        app.MapGet("/api/task/info/{uuid}", async (string uuid) =>
-        {
-            var task = await node.Queries.TaskAsync(uuid);
-            if (task is null) return Results.NotFound(new { error = $"unknown task {uuid}" });
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer)) StateDocument.WriteTask(w, task);
-            return Results.Bytes(buffer.ToArray(), "application/json");
-        });
+        app.MapQueryApi(node); // task lists and counts over all history, one task, and Flower's API
 
         app.MapGet("/api/stats", async () =>
         {
