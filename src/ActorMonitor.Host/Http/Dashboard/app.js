@@ -15,6 +15,11 @@ function fmtNum(v, digits) {
   return digits === undefined ? String(v) : Number(v).toFixed(digits);
 }
 
+function fmtDuration(s) {
+  if (s === null || s === undefined) return '';
+  return s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${Number(s).toFixed(2)} s`;
+}
+
 function text(v) {
   if (v === null || v === undefined) return '';
   return typeof v === 'string' ? v : JSON.stringify(v);
@@ -99,7 +104,7 @@ function epochOf(input) {
   return input.value ? Date.parse(input.value + 'Z') / 1000 : '';
 }
 
-function query() {
+function query(fresh) {
   const p = new URLSearchParams();
   const add = (k, v) => { if (v !== '' && v !== null && v !== undefined) p.set(k, v); };
   add('state', $('#filter-state').value);
@@ -112,6 +117,8 @@ function query() {
   p.set('order', 'desc');
   p.set('limit', $('#filter-limit').value);
   p.set('offset', state.offset);
+  // After a live update: read once every node committed what it applied (a checkpoint).
+  if (fresh) p.set('fresh', '1');
   return p;
 }
 
@@ -128,16 +135,16 @@ function renderTaskRow(tr, t) {
   cell(tr, t.worker || '', 'worker');
   cell(tr, fmtTime(t.received), 'received');
   cell(tr, fmtTime(t.started), 'started');
-  cell(tr, t.runtime === null || t.runtime === undefined ? '' : `${Number(t.runtime).toFixed(3)} s`, 'runtime');
+  cell(tr, fmtDuration(t.runtime), 'runtime');
   cell(tr, text(t.args), 'args');
 }
 
-async function loadTasks() {
+async function loadTasks(fresh) {
   clearTimeout(state.reloadTimer);
   state.reloadTimer = null;
   let data;
   try {
-    data = await api(`/api/query/tasks?${query()}`);
+    data = await api(`/api/query/tasks?${query(fresh)}`);
     $('#task-error').hidden = true;
   } catch (e) {
     $('#task-error').textContent = String(e.message || e);
@@ -169,7 +176,7 @@ async function loadNames() {
 }
 
 function scheduleReload() {
-  if (state.reloadTimer === null) state.reloadTimer = setTimeout(() => { loadTasks(); loadNames(); }, 400);
+  if (state.reloadTimer === null) state.reloadTimer = setTimeout(() => { loadTasks(true); loadNames(); }, 400);
 }
 
 // ---- task detail -----------------------------------------------------------------------
@@ -268,7 +275,8 @@ function connect() {
 // ---- wiring ----------------------------------------------------------------------------
 
 $('#filters').addEventListener('submit', (e) => { e.preventDefault(); state.offset = 0; loadTasks(); });
-$('#reset').onclick = () => { $('#filters').reset(); state.offset = 0; loadTasks(); };
+$('#filter-limit').onchange = () => { state.offset = 0; loadTasks(); };
+$('#clear').onclick = () => { $('#filters').reset(); state.offset = 0; loadTasks(); };
 $('#prev').onclick = () => { state.offset = Math.max(0, state.offset - Number($('#filter-limit').value)); loadTasks(); };
 $('#next').onclick = () => { state.offset += Number($('#filter-limit').value); loadTasks(); };
 $('#close-detail').onclick = () => { location.hash = ''; };
