@@ -9,7 +9,8 @@ namespace ActorMonitor.Host.Tests;
 /// GET /metrics of two node processes sharing one queue, read with prometheus_client's own text
 /// parser: summed over the two nodes, the series are the corpus's event counts exactly (each
 /// node counted only its share); a worker whose heartbeats expired reads 0; series of workers gone
-/// longer than actormonitor.metrics.forget-workers-after disappear.
+/// longer than actormonitor.metrics.forget-workers-after disappear. Both nodes' event streams
+/// carry every task's updates, whichever node applied them.
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, ITestOutputHelper output)
@@ -41,6 +42,12 @@ public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, I
         await using var b = await LiveNode.StartAsync(broker.Url, Args(1));
         LiveNode[] nodes = [a, b];
         await a.WaitUntilAsync(async () => await UpMembersAsync(a) == 2, TimeSpan.FromSeconds(60), "two members up");
+
+        // Each node's event stream carries the whole cluster's updates, whichever node applied them.
+        using var streams = new CancellationTokenSource();
+        var seen = nodes.Select(_ => new HashSet<string>()).ToArray();
+        var readers = nodes.Select((n, i) => ReadStreamAsync(n, seen[i], streams.Token)).ToArray();
+        await Task.WhenAll(readers.Select(r => r.Connected));
 
         var capture = Corpus.Capture(CorpusName);
         var total = File.ReadLines(capture).Count(l => l.Trim().Length > 0);
@@ -84,6 +91,11 @@ public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, I
             Sum(all, "celery_task_failed", "celery_task_failed_total", l => l["exception"] is "RuntimeError" or "ExceptionWithTraceback" or "Retry"));
         // Each node counted a share: the sum is what makes the cluster's figure.
         Assert.All(scrapes, s => Assert.True(Sum(s, "flower_events", "flower_events_total") > 0, "each node counted some events"));
+
+        var uuids = events.Where(e => e.Uuid is not null).Select(e => e.Uuid!).ToHashSet();
+        await a.WaitUntilAsync(() => Task.FromResult(seen.All(x => { lock (x) return x.SetEquals(uuids); })), TimeSpan.FromSeconds(10),
+            "every task on both nodes' event streams");
+        streams.Cancel();
 
         // Each worker's gauges come from one node: the workers went offline, so they read 0.
         foreach (var w in new[] { "w1@demo-1", "w2@demo-1" })
@@ -155,16 +167,49 @@ public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, I
             e.GetProperty("value").ValueKind == JsonValueKind.String ? double.PositiveInfinity : e.GetProperty("value").GetDouble())).ToList();
     }
 
-    /// <summary>Every decodable event of a capture: (type, hostname).</summary>
-    private static List<(string Type, string Hostname)> CaptureEvents(string capture)
+    private sealed record Stream(Task Connected, Task Done);
+
+    /// <summary>Reads GET /api/events/stream, adding the uuid of every task update to <paramref name="uuids"/>.</summary>
+    private static Stream ReadStreamAsync(LiveNode node, HashSet<string> uuids, CancellationToken ct)
     {
-        var list = new List<(string, string)>();
+        var connected = new TaskCompletionSource();
+        var done = Task.Run(async () =>
+        {
+            try
+            {
+                using var response = await Http.GetAsync(node.Url + "/api/events/stream", HttpCompletionOption.ResponseHeadersRead, ct);
+                Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+                string? name = null;
+                while (await reader.ReadLineAsync(ct) is { } line)
+                {
+                    if (line.StartsWith("event: ")) name = line[7..];
+                    else if (line.StartsWith("data: ") && name == "hello") connected.TrySetResult();
+                    else if (line.StartsWith("data: ") && name == "update")
+                    {
+                        using var batch = JsonDocument.Parse(line[6..]);
+                        lock (uuids)
+                            foreach (var t in batch.RootElement.GetProperty("tasks").EnumerateArray()) uuids.Add(t.GetProperty("uuid").GetString()!);
+                    }
+                }
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception ex) { connected.TrySetException(ex); }
+        });
+        return new Stream(connected.Task, done);
+    }
+
+    /// <summary>Every decodable event of a capture: (type, hostname, uuid).</summary>
+    private static List<(string Type, string Hostname, string? Uuid)> CaptureEvents(string capture)
+    {
+        var list = new List<(string, string, string?)>();
         foreach (var line in File.ReadLines(capture).Where(l => l.Trim().Length > 0))
         {
             using var rec = JsonDocument.Parse(line);
             using var body = JsonDocument.Parse(rec.RootElement.GetProperty("body").GetString()!);
             var events = body.RootElement.ValueKind == JsonValueKind.Array ? body.RootElement.EnumerateArray().ToList() : [body.RootElement];
-            foreach (var e in events) list.Add((e.GetProperty("type").GetString()!, e.GetProperty("hostname").GetString()!));
+            foreach (var e in events)
+                list.Add((e.GetProperty("type").GetString()!, e.GetProperty("hostname").GetString()!, e.TryGetProperty("uuid", out var u) ? u.GetString() : null));
         }
         return list;
     }

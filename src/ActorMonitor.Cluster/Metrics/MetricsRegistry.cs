@@ -32,6 +32,8 @@ public sealed partial class MetricsRegistry
     private readonly Family _exporterRuntime, _queueWait, _up, _tasksActive;
     private readonly List<Family> _all = [];
     private readonly Dictionary<string, double> _lastChanged = new(StringComparer.Ordinal);
+    // (name, hostname, queue) label sets whose celery-exporter counters all exist (at 0 or more).
+    private readonly HashSet<string> _exporterLabelSets = new(StringComparer.Ordinal);
 
     public MetricsRegistry(double[]? runtimeBuckets = null)
     {
@@ -99,14 +101,15 @@ public sealed partial class MetricsRegistry
 
         // celery-exporter: its eight types; the others' series appear at 0 with the labels of
         // any event but task-sent (whose hostnames are clients).
-        if (!_exporterCounters.ContainsKey(o.Type)) return;
-        foreach (var (type, family) in _exporterCounters)
+        if (!_exporterCounters.TryGetValue(o.Type, out var counter)) return;
+        if (o.Type == "task-failed") counter.Get(o.Name, worker, ExceptionClass(o.Exception), o.Queue).Value++;
+        else counter.Get(o.Name, worker, o.Queue).Value++;
+        // Once per label set: creating them is all the zero increments do (and each is a lookup).
+        if (o.Type != "task-sent" && _exporterLabelSets.Add(string.Join('\u0001', o.Name, worker, o.Queue)))
         {
-            if (type != o.Type && o.Type == "task-sent") continue;
-            var failed = type == "task-failed";
-            var exception = failed && o.Type == type ? ExceptionClass(o.Exception) : "";
-            var series = failed ? family.Get(o.Name, worker, exception, o.Queue) : family.Get(o.Name, worker, o.Queue);
-            if (type == o.Type) series.Value++;
+            foreach (var (type, family) in _exporterCounters)
+                if (type == "task-failed") family.Get(o.Name, worker, "", o.Queue);
+                else family.Get(o.Name, worker, o.Queue);
         }
         if (o.Type == "task-succeeded" && o.TaskRuntime is { } runtime) _exporterRuntime.Get(o.Name, worker, o.Queue).Observe(runtime);
         if (o.Type == "task-started" && o.Started is { } s && o.Sent is { } sent)
@@ -117,6 +120,7 @@ public sealed partial class MetricsRegistry
     public int Forget(string hostname)
     {
         _lastChanged.Remove(hostname);
+        _exporterLabelSets.RemoveWhere(k => k.Split('\u0001')[1] == hostname);
         return _all.Sum(f => f.RemoveHostname(hostname));
     }
 
