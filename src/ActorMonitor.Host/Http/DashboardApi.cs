@@ -8,6 +8,8 @@ using ActorMonitor.Cluster.Metrics;
 using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace ActorMonitor.Host.Http;
 
@@ -55,7 +57,10 @@ public static class DashboardApi
             response.Headers.CacheControl = "no-cache";
             response.Headers["X-Accel-Buffering"] = "no"; // a proxy must not hold the stream back
             using var subscription = node.Live.Listen();
-            var ct = http.RequestAborted;
+            // Ends with the request, or when the node stops: an open stream must not hold the shutdown.
+            var stopping = http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
+            var ct = linked.Token;
             await WriteEventAsync(response, "hello", $"{{\"node\":{JsonSerializer.Serialize(node.Settings.NodeName)}}}", ct);
             try
             {
