@@ -106,3 +106,53 @@ public class MetricsRegistrySpecs : TestKit
         Assert.Equal("w1@h", metrics.ExpectMsg<WorkerReleased>().Hostname);
     }
 }
+
+public class MetricsActorSpecs : TestKit
+{
+    private static WorkerObserved Down(string hostname) => new(hostname, [], 2, 0, 5, null, LastEventAt: 100, Drift: 0.5, Offline: true);
+
+    [Fact]
+    public void A_worker_handed_off_to_another_node_is_started_there_so_that_its_gauges_move_with_it()
+    {
+        var region = CreateTestProbe();
+        var pubsub = CreateTestProbe();
+        var metrics = Sys.ActorOf(MetricsActor.Props(new MetricsRegistry(), TimeSpan.FromHours(1), () => 200, () => region.Ref, pubsub.Ref));
+        metrics.Tell(Down("w1@h"));
+        metrics.Tell(Down("w2@h"));
+        metrics.Tell(new WorkerReleased("w1@h", HandedOff: true));
+        metrics.Tell(new WorkerReleased("w2@h", HandedOff: false)); // passivated: stays down in memory only
+        Assert.Equal("w1@h", region.ExpectMsg<GetWorker>(TimeSpan.FromSeconds(5)).Hostname);
+        region.ExpectNoMsg(TimeSpan.FromSeconds(1));
+        metrics.Tell(GetMetricsText.Instance);
+        var text = ExpectMsg<MetricsText>().Text;
+        Assert.DoesNotContain("w1@h", text);
+        Assert.DoesNotContain("w2@h", text);
+    }
+
+    [Fact]
+    public void A_worker_down_longer_than_the_delay_loses_its_series_and_batches_carry_the_changes()
+    {
+        var region = CreateTestProbe();
+        var pubsub = CreateTestProbe();
+        var now = 100.0;
+        var metrics = Sys.ActorOf(MetricsActor.Props(new MetricsRegistry(), TimeSpan.FromSeconds(1), () => now, () => region.Ref, pubsub.Ref,
+            TimeSpan.FromMilliseconds(50)));
+        metrics.Tell(new TaskObserved("u1", "task-received", "w1@h", "tasks.add", "celery", "RECEIVED", "w1@h", null, null, null, false, null, null, 99, null));
+        metrics.Tell(Down("w1@h"));
+        var batch = pubsub.ExpectMsg<Akka.Cluster.Tools.PublishSubscribe.Publish>();
+        Assert.Equal(LiveFeed.Topic, batch.Topic);
+        using (var doc = System.Text.Json.JsonDocument.Parse((string)batch.Message))
+        {
+            Assert.Equal("u1", doc.RootElement.GetProperty("tasks")[0].GetProperty("uuid").GetString());
+            Assert.Equal("offline", doc.RootElement.GetProperty("workers")[0].GetProperty("status").GetString());
+        }
+        metrics.Tell(GetMetricsText.Instance);
+        Assert.Contains("celery_worker_up{hostname=\"w1@h\"} 0.0", ExpectMsg<MetricsText>().Text);
+        now = 102; // offline at 100 (its last event), forgotten after 1 s
+        AwaitAssert(() =>
+        {
+            metrics.Tell(GetMetricsText.Instance);
+            Assert.DoesNotContain("w1@h", ExpectMsg<MetricsText>().Text);
+        }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(300));
+    }
+}

@@ -26,6 +26,9 @@ public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, I
     private const string CorpusName = "real-mixed-1";
     private const int ForgetAfterSeconds = 30;
 
+    private static readonly string[] WorkerGauges =
+        ["flower_worker_online", "celery_worker_up", "flower_worker_number_of_currently_executing_tasks", "celery_worker_tasks_active"];
+
     [Fact]
     public async Task Two_nodes_together_report_the_corpus_counts_expired_workers_read_0_and_gone_workers_are_forgotten()
     {
@@ -97,13 +100,11 @@ public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, I
             "every task on both nodes' event streams");
         streams.Cancel();
 
-        // Each worker's gauges come from one node: the workers went offline, so they read 0.
+        // Each worker's gauges come from the one node hosting its entity (after a rebalance, from
+        // the node it moved to): the workers went offline, so they read 0.
+        var gauges = WorkerGauges;
         foreach (var w in new[] { "w1@demo-1", "w2@demo-1" })
-        {
-            Assert.Equal(0, Assert.Single(all, s => s.Name == "flower_worker_online" && s.Host == w).Value);
-            Assert.Equal(0, Assert.Single(all, s => s.Name == "celery_worker_up" && s.Host == w).Value);
-            Assert.Equal(0, Assert.Single(all, s => s.Name == "celery_worker_tasks_active" && s.Host == w).Value);
-        }
+            await a.WaitUntilAsync(async () => Same(await WorkerGaugesAsync(nodes, w), gauges, 0), TimeSpan.FromSeconds(20), $"{w}'s gauges at 0");
 
         // A worker that stops sending heartbeats (no worker-offline): up while freq x 2 has not
         // passed since its last heartbeat, then 0, unlike Flower and celery-exporter.
@@ -111,12 +112,12 @@ public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, I
         await File.WriteAllTextAsync(lost, LostWorkerLine("lost@metrics", freq: 5) + "\n");
         Assert.Equal(0, (await Cli.RunAsync("publish", lost, "--broker", broker.Url)).ExitCode);
         File.Delete(lost);
-        await a.WaitUntilAsync(async () => (await GaugeAsync(nodes, "celery_worker_up", "lost@metrics")) == 1, TimeSpan.FromSeconds(10), "lost@metrics up");
-        Assert.Equal(1, await GaugeAsync(nodes, "flower_worker_online", "lost@metrics"));
-        Assert.Equal(2, await GaugeAsync(nodes, "celery_worker_tasks_active", "lost@metrics"));
-        await a.WaitUntilAsync(async () => (await GaugeAsync(nodes, "celery_worker_up", "lost@metrics")) == 0, TimeSpan.FromSeconds(30), "lost@metrics expired");
-        Assert.Equal(0, await GaugeAsync(nodes, "flower_worker_online", "lost@metrics"));
-        Assert.Equal(0, await GaugeAsync(nodes, "flower_worker_number_of_currently_executing_tasks", "lost@metrics"));
+        await a.WaitUntilAsync(async () =>
+        {
+            var g = await WorkerGaugesAsync(nodes, "lost@metrics");
+            return Same(g, ["flower_worker_online", "celery_worker_up"], 1) && Same(g, ["flower_worker_number_of_currently_executing_tasks", "celery_worker_tasks_active"], 2);
+        }, TimeSpan.FromSeconds(10), "lost@metrics up with 2 tasks active");
+        await a.WaitUntilAsync(async () => Same(await WorkerGaugesAsync(nodes, "lost@metrics"), gauges, 0), TimeSpan.FromSeconds(30), "lost@metrics expired: its gauges at 0");
 
         // Gone longer than forget-workers-after: every series naming them disappears, on both nodes.
         var gone = new[] { "w1@demo-1", "w2@demo-1", "lost@metrics" };
@@ -130,13 +131,16 @@ public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, I
         Assert.Contains("Metrics: dropped", a.Process.Stderr + b.Process.Stderr);
     }
 
-    /// <summary>The value of a worker gauge, from whichever node exports it; null when none does. Two nodes exporting it is a failure.</summary>
-    private static async Task<double?> GaugeAsync(IEnumerable<LiveNode> nodes, string name, string worker)
+    /// <summary>The worker gauges of <paramref name="worker"/>, by name, from one scrape of every node; two nodes exporting one is a failure.</summary>
+    private static async Task<Dictionary<string, double>> WorkerGaugesAsync(IEnumerable<LiveNode> nodes, string worker)
     {
-        var found = (await Task.WhenAll(nodes.Select(ScrapeAsync))).SelectMany(s => s).Where(s => s.Name == name && s.Host == worker).ToList();
-        Assert.True(found.Count <= 1, $"{name}{{{worker}}} is exported by {found.Count} nodes");
-        return found.Count == 0 ? null : found[0].Value;
+        var found = (await Task.WhenAll(nodes.Select(ScrapeAsync))).SelectMany(s => s).Where(s => WorkerGauges.Contains(s.Name) && s.Host == worker).ToList();
+        foreach (var g in found.GroupBy(s => s.Name)) Assert.True(g.Count() == 1, $"{g.Key}{{{worker}}} is exported by {g.Count()} nodes");
+        return found.ToDictionary(s => s.Name, s => s.Value);
     }
+
+    private static bool Same(Dictionary<string, double> gauges, IEnumerable<string> names, double value) =>
+        names.All(n => gauges.TryGetValue(n, out var v) && v == value);
 
     private static double Sum(IEnumerable<Sample> samples, string family, string name, Func<Dictionary<string, string>, bool>? where = null) =>
         samples.Where(s => s.Family == family && s.Name == name && (where is null || where(s.Labels))).Sum(s => s.Value);

@@ -86,7 +86,7 @@ public sealed class MonitorNode
         // StopEntity for hand-off too: a dirty entity saves its row before it stops.
         // Before the entities, which report to it; it asks workers hosted elsewhere through the region.
         var metrics = system.ActorOf(MetricsActor.Props(new MetricsRegistry(), settings.ForgetWorkersAfter, now ?? WallClock,
-            () => sharding.ShardRegion(WorkerEntity.TypeName)), MetricsName);
+            () => sharding.ShardRegion(WorkerEntity.TypeName), Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), MetricsName);
         var live = new LiveFeed();
         system.ActorOf(LiveFeedSubscriber.Props(live), "live-feed");
 

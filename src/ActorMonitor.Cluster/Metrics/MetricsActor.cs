@@ -29,6 +29,8 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
 
     private sealed record Liveness(string Hostname, WorkerSnapshotView? Worker);
 
+    private sealed record Rehome(string Hostname);
+
     /// <summary>What the sweep needs of a worker entity's answer.</summary>
     private sealed record WorkerSnapshotView(bool Alive, IReadOnlyList<double> Heartbeats, double Freq);
 
@@ -46,18 +48,20 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
     // When this node first found a worker down whose moment of going down it cannot know (offline, restored from a row).
     private readonly Dictionary<string, double> _firstSeenDown = new(StringComparer.Ordinal);
     private readonly HashSet<string> _asking = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _askedAt = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskObserved> _taskChanges = new(StringComparer.Ordinal);
     private readonly HashSet<string> _workerChanges = new(StringComparer.Ordinal);
     private readonly IActorRef _mediator;
     private int _droppedTaskChanges;
 
-    public MetricsActor(MetricsRegistry registry, TimeSpan forgetAfter, Func<double> now, Func<IActorRef> workerRegion, TimeSpan flushEvery)
+    /// <param name="mediator">Where the update batches go: the distributed pub-sub mediator (each batch is a <see cref="Publish"/> to <see cref="LiveFeed.Topic"/>).</param>
+    public MetricsActor(MetricsRegistry registry, TimeSpan forgetAfter, Func<double> now, Func<IActorRef> workerRegion, IActorRef mediator, TimeSpan flushEvery)
     {
         _registry = registry;
         _forgetAfter = forgetAfter;
         _now = now;
         _workerRegion = workerRegion;
-        _mediator = DistributedPubSub.Get(Context.System).Mediator;
+        _mediator = mediator;
 
         Receive<TaskObserved>(o =>
         {
@@ -75,7 +79,16 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
             }
             if (!_forgotten.Contains(o.Hostname)) _workerChanges.Add(o.Hostname);
         });
-        Receive<WorkerReleased>(r => _hosted.Remove(r.Hostname));
+        Receive<WorkerReleased>(r =>
+        {
+            // Handed off: the entity would start on its new node only with its next event, and a
+            // worker that is down sends none. Asking it through the region starts it there now
+            // (the region holds the message until the shard has its new home), and it reports.
+            if (_hosted.Remove(r.Hostname) && r.HandedOff && !_forgotten.Contains(r.Hostname))
+                Timers.StartSingleTimer("rehome-" + r.Hostname, new Rehome(r.Hostname), TimeSpan.FromMilliseconds(500));
+        });
+        Receive<Rehome>(r => _workerRegion().Tell(new GetWorker(r.Hostname, _now()), Self));
+        Receive<WorkerReply>(_ => { }); // the answer to a Rehome: the new node's entity reports to its own metrics actor
         Receive<GetMetricsText>(_ => Sender.Tell(new MetricsText(_registry.Render(Gauges()))));
         Receive<GetHostedWorkers>(_ => Sender.Tell(new HostedWorkers(_hosted.Values.Where(w => !_forgotten.Contains(w.Hostname)).ToList())));
         Receive<Sweep>(_ => SweepGone());
@@ -94,12 +107,17 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(MetricsRegistry registry, TimeSpan forgetAfter, Func<double> now, Func<IActorRef> workerRegion, TimeSpan? flushEvery = null) =>
-        Akka.Actor.Props.Create(() => new MetricsActor(registry, forgetAfter, now, workerRegion, flushEvery ?? TimeSpan.FromMilliseconds(300)));
+    public static Props Props(MetricsRegistry registry, TimeSpan forgetAfter, Func<double> now, Func<IActorRef> workerRegion, IActorRef mediator,
+        TimeSpan? flushEvery = null) =>
+        Akka.Actor.Props.Create(() => new MetricsActor(registry, forgetAfter, now, workerRegion, mediator, flushEvery ?? TimeSpan.FromMilliseconds(300)));
 
     /// <summary>Often enough that a worker is forgotten within a quarter of the delay of its due time.</summary>
     public static TimeSpan SweepEvery(TimeSpan forgetAfter) =>
         TimeSpan.FromMilliseconds(Math.Clamp(forgetAfter.TotalMilliseconds / 4, 250, 15_000));
+
+    /// <summary>How often a node asks about one worker hosted elsewhere: a quarter of the delay, at most once a minute.</summary>
+    public static TimeSpan AskEvery(TimeSpan forgetAfter) =>
+        TimeSpan.FromMilliseconds(Math.Clamp(forgetAfter.TotalMilliseconds / 4, 250, 60_000));
 
     /// <summary>Celery's Worker.alive: a heartbeat, and now before the last one plus freq × 2.</summary>
     public static bool IsAlive(IReadOnlyList<double> heartbeats, double freq, double now) =>
@@ -128,6 +146,9 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
         {
             if (_hosted.ContainsKey(hostname) || _asking.Contains(hostname)) continue;
             if (now - (_registry.LastChanged(hostname) ?? now) < forget / 2) continue;
+            // An idle worker that is alive is asked again, but not at every sweep.
+            if (_askedAt.TryGetValue(hostname, out var asked) && now - asked < AskEvery(_forgetAfter).TotalSeconds) continue;
+            _askedAt[hostname] = now;
             _asking.Add(hostname);
             var self = Self;
             _workerRegion().Ask<WorkerReply>(new GetWorker(hostname, now), TimeSpan.FromSeconds(10)).ContinueWith(t =>
@@ -179,6 +200,7 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
     private void Forget(string hostname, string why)
     {
         var series = _registry.Forget(hostname);
+        _askedAt.Remove(hostname);
         _forgotten.Add(hostname);
         _firstSeenDown.Remove(hostname);
         _workerChanges.Remove(hostname);

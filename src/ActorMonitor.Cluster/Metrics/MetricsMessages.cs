@@ -40,8 +40,11 @@ public sealed record WorkerObserved(
     double? Drift,
     bool Offline);
 
-/// <summary>The worker entity stopped on this node (passivated or handed off): another node may host it now.</summary>
-public sealed record WorkerReleased(string Hostname);
+/// <summary>
+/// The worker entity stopped on this node: passivated, or <paramref name="HandedOff"/> to another
+/// node (a rebalance, this node leaving), which hosts its gauges from when the entity starts there.
+/// </summary>
+public sealed record WorkerReleased(string Hostname, bool HandedOff = false);
 
 /// <summary>Asks for the exposition text; answered with <see cref="MetricsText"/>.</summary>
 public sealed record GetMetricsText

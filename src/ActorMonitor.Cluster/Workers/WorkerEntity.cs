@@ -29,7 +29,7 @@ public sealed class WorkerEntity(string hostname, IActorRef keeper, IActorRef? m
 
     protected override void PostStop()
     {
-        metrics?.Tell(new WorkerReleased(Id));
+        metrics?.Tell(new WorkerReleased(Id, HandedOff: !PassivatedItself));
         base.PostStop();
     }
 
