@@ -8,7 +8,7 @@ namespace ActorMonitor.Dashboard.Tests;
 
 /// <summary>
 /// The dashboard of a live node in headless Chromium: the corpus's workers with Celery's expiry
-/// rule, the task list filtered by state against Celery's expected state, a task's detail and its
+/// rule, the task list filtered by state and by name and paged, against Celery's expected state, a task's detail and its
 /// parent/child links, then new events published to the broker appear on the page without a
 /// reload (pushed by server-sent events), and a screenshot of it.
 /// </summary>
@@ -85,6 +85,21 @@ public sealed class DashboardTests(RabbitBroker broker, ITestOutputHelper output
         var shown = await page.Locator("#tasks tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.uuid)");
         Assert.Equal(failed, shown.Order());
         await Assertions.Expect(page.Locator("#tasks tbody td.state")).ToHaveTextAsync(failed.Select(_ => "FAILURE").ToArray());
+
+        // A name filter, and pages of 20 of every task.
+        await page.Locator("#clear").ClickAsync();
+        await page.Locator("#filter-name").FillAsync("tasks.flaky");
+        await page.Locator("#apply").ClickAsync();
+        var flaky = tasks.Count(t => t.Value.GetProperty("name").GetString() == "tasks.flaky");
+        await Assertions.Expect(page.Locator("#total")).ToHaveTextAsync($"{flaky} tasks");
+        await Assertions.Expect(page.Locator("#tasks tbody td.name")).ToHaveTextAsync(Enumerable.Repeat("tasks.flaky", flaky).ToArray());
+        await page.Locator("#clear").ClickAsync();
+        await page.Locator("#filter-limit").SelectOptionAsync("20");
+        await Assertions.Expect(page.Locator("#page")).ToHaveTextAsync($"1–20 of {tasks.Count}");
+        await Assertions.Expect(page.Locator("#prev")).ToBeDisabledAsync();
+        await page.Locator("#next").ClickAsync();
+        await Assertions.Expect(page.Locator("#page")).ToHaveTextAsync($"21–40 of {tasks.Count}");
+        await Assertions.Expect(page.Locator("#tasks tbody tr")).ToHaveCountAsync(20);
 
         // Every task on one page; then a child's detail, its parent through the link, and back.
         await page.Locator("#clear").ClickAsync();
