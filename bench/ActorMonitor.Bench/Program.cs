@@ -14,6 +14,13 @@ using ActorMonitor.Bench;
 //     live-cluster1|2|3: 1, 2 or 3 nodes in one cluster on BENCH_PG_JOURNAL draining the shared queue
 //   memory - a large capture streamed through a node on SQLite with the default limits: peak RSS
 //     at 10/50/100% and latency of queries for tasks passivated long ago (see MemoryBench)
+//   query [--reuse] - a large capture streamed through a node on SQLite, then the latency of pages of 50
+//     through the HTTP query API and the read side's freshness on the live node (see QueryBench)
+if (args.Length >= 2 && args[0] == "query")
+{
+    Console.WriteLine(await QueryBench.RunAsync(args[1], args.Contains("--reuse")));
+    return 0;
+}
 if (args.Length == 2 && args[0] == "memory")
 {
     Console.WriteLine(await MemoryBench.RunAsync(args[1]));

@@ -14,7 +14,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// </summary>
 public class TaskQuerySpecs(ITestOutputHelper output)
 {
-    private sealed class Replayed(ActorSystem system, MonitorNode node, string? file) : IAsyncDisposable
+    internal sealed class Replayed(ActorSystem system, MonitorNode node, string? file) : IAsyncDisposable
     {
         public MonitorNode Node { get; } = node;
 
@@ -27,12 +27,15 @@ public class TaskQuerySpecs(ITestOutputHelper output)
         }
     }
 
-    private static async Task<Replayed> ReplayAsync(string corpus, bool sqlite, int? maxTasksInMemory = null)
+    private static Task<Replayed> ReplayAsync(string corpus, bool sqlite)
     {
         var file = sqlite ? Path.Combine(Path.GetTempPath(), $"am-query-{Guid.NewGuid():N}.db") : null;
-        var journal = file is null ? "memory" : $"\"sqlite:{file}\"";
-        var limit = maxTasksInMemory is { } max ? $"\nactormonitor.state.max-tasks-in-memory = {max}" : "";
-        var system = await MonitorSystem.StartAsync(MonitorConfig.With($"actormonitor.receiver.utcoffset = 0\nactormonitor.journal = {journal}{limit}"));
+        return ReplayAsync(corpus, file is null ? "memory" : $"\"sqlite:{file}\"", file);
+    }
+
+    internal static async Task<Replayed> ReplayAsync(string corpus, string journal, string? file)
+    {
+        var system = await MonitorSystem.StartAsync(MonitorConfig.With($"actormonitor.receiver.utcoffset = 0\nactormonitor.journal = {journal}"));
         var node = await MonitorNode.StartAsync(system);
         using (var reader = File.OpenRead(Corpus.Capture(corpus)))
             await CaptureFeeder.FeedAsync(node, reader);
@@ -79,9 +82,12 @@ public class TaskQuerySpecs(ITestOutputHelper output)
     [InlineData("synth-2k", true)]
     public async Task Filters_sorts_pages_and_totals_equal_celery_state(string corpus, bool sqlite)
     {
-        var reference = new QueryReference(corpus);
         await using var replayed = await ReplayAsync(corpus, sqlite);
-        var node = replayed.Node;
+        await CheckListsAsync(replayed.Node, new QueryReference(corpus), output);
+    }
+
+    internal static async Task CheckListsAsync(MonitorNode node, QueryReference reference, ITestOutputHelper output)
+    {
         var all = reference.Tasks;
 
         // Every sort field, both directions, over every task: Celery's heap order breaks ties.
@@ -149,8 +155,12 @@ public class TaskQuerySpecs(ITestOutputHelper output)
     [InlineData("synth-2k-shuffled", false)]
     public async Task Counts_by_state_name_and_worker_equal_celery_state(string corpus, bool sqlite)
     {
-        var reference = new QueryReference(corpus);
         await using var replayed = await ReplayAsync(corpus, sqlite);
+        await CheckCountsAsync(replayed.Node, new QueryReference(corpus));
+    }
+
+    internal static async Task CheckCountsAsync(MonitorNode node, QueryReference reference)
+    {
         var all = reference.Tasks;
 
         void AssertCounts(TaskCounts counts, IReadOnlyList<ExpectedTask> tasks)
@@ -161,10 +171,10 @@ public class TaskQuerySpecs(ITestOutputHelper output)
                     got.Select(kv => (kv.Key, kv.Value)));
         }
 
-        AssertCounts(await replayed.Node.Queries.CountsAsync(), all);
+        AssertCounts(await node.Queries.CountsAsync(), all);
         var worker = all.Select(t => t.Str("worker")).OfType<string>().Order(StringComparer.Ordinal).Last();
-        AssertCounts(await replayed.Node.Queries.CountsAsync(new TaskQuery { Worker = worker }), all.Where(t => t.Str("worker") == worker).ToList());
-        AssertCounts(await replayed.Node.Queries.CountsAsync(new TaskQuery { Search = "Error" }),
+        AssertCounts(await node.Queries.CountsAsync(new TaskQuery { Worker = worker }), all.Where(t => t.Str("worker") == worker).ToList());
+        AssertCounts(await node.Queries.CountsAsync(new TaskQuery { Search = "Error" }),
             all.Where(t => new[] { "args", "kwargs", "result", "exception" }.Any(f => t.Text(f)?.Contains("Error") == true)).ToList());
     }
 
@@ -176,9 +186,12 @@ public class TaskQuerySpecs(ITestOutputHelper output)
     [InlineData("synth-2k-skew", true)]
     public async Task Flower_semantics_equal_flower_over_celery_state(string corpus, bool sqlite)
     {
-        var reference = new QueryReference(corpus);
         await using var replayed = await ReplayAsync(corpus, sqlite);
-        var node = replayed.Node;
+        await CheckFlowerAsync(replayed.Node, new QueryReference(corpus));
+    }
+
+    internal static async Task CheckFlowerAsync(MonitorNode node, QueryReference reference)
+    {
         var all = reference.Tasks;
         var worker = all.Select(t => t.Str("worker")).OfType<string>().Distinct().Order(StringComparer.Ordinal).First();
         var name = all.Select(t => t.Str("name")).OfType<string>().Distinct().Order(StringComparer.Ordinal).Last();
@@ -298,6 +311,13 @@ public class TaskQuerySpecs(ITestOutputHelper output)
                 Assert.Equal(QueryReference.Order(reference.Tasks, field, true).Select(t => t.Uuid),
                     store.QueryTasks(new TaskQuery { Sort = SortOf(field), Limit = 1000 }).Tasks.Select(t => t.Uuid));
             Assert.Equal(reference.Tasks.Count(t => t.Text("exception")?.Contains("flaky") == true), store.QueryTasks(new TaskQuery { Search = "flaky" }).Total);
+            // The counts of the tasks already stored are built once, from their rows.
+            var counts = store.CountTasks(TaskQuery.All);
+            Assert.Equal(reference.Tasks.Count, counts.Total);
+            Assert.Equal(reference.Tasks.GroupBy(t => t.Str("state")!).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, (long)g.Count())),
+                counts.ByState.Select(kv => (kv.Key, kv.Value)));
+            store.Initialize(); // a second start does not count them again
+            Assert.Equal(reference.Tasks.Count, store.CountTasks(TaskQuery.All).Total);
         }
         finally
         {
@@ -309,5 +329,22 @@ public class TaskQuerySpecs(ITestOutputHelper output)
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var f in new[] { file, file + "-wal", file + "-shm" }) File.Delete(f);
+    }
+}
+
+/// <summary>The same queries on PostgreSQL: the same SQL with its collations and NULL ordering spelled out.</summary>
+[Trait("Category", "EndToEnd")]
+public class TaskQueryPostgresSpecs(PostgresServer postgres, ITestOutputHelper output) : IClassFixture<PostgresServer>
+{
+    [Theory]
+    [InlineData("real-mixed-1")]
+    [InlineData("synth-2k-shuffled")]
+    public async Task Lists_counts_and_flower_semantics_equal_celery_state(string corpus)
+    {
+        var reference = new QueryReference(corpus);
+        await using var replayed = await TaskQuerySpecs.ReplayAsync(corpus, $"\"{await postgres.NewJournalAsync()}\"", null);
+        await TaskQuerySpecs.CheckListsAsync(replayed.Node, reference, output);
+        await TaskQuerySpecs.CheckCountsAsync(replayed.Node, reference);
+        await TaskQuerySpecs.CheckFlowerAsync(replayed.Node, reference);
     }
 }

@@ -85,12 +85,20 @@ public sealed class SqlStateStore : IStateStore
             CREATE INDEX IF NOT EXISTS am_tasks_last_seq ON am_tasks (last_seq);
             CREATE TABLE IF NOT EXISTS am_workers (hostname TEXT PRIMARY KEY, event_count {bigint} NOT NULL, data {blob} NOT NULL);
             CREATE TABLE IF NOT EXISTS am_task_types (name TEXT PRIMARY KEY);
+            CREATE TABLE IF NOT EXISTS am_task_counts (state TEXT NOT NULL, name TEXT NOT NULL, worker TEXT NOT NULL, n {bigint} NOT NULL,
+              PRIMARY KEY (state, name, worker));
             CREATE TABLE IF NOT EXISTS am_receivers (
               node_name TEXT PRIMARY KEY, messages {bigint} NOT NULL, rejected_messages {bigint} NOT NULL, other_events {bigint} NOT NULL,
               cut {bigint} NOT NULL, checkpoint {blob} NOT NULL);
             """);
         AddQueryColumns(c, tx);
         Execute(c, tx, QueryIndexes());
+        // Tasks written before the counts existed are counted once, under the lock that created them.
+        Execute(c, tx, """
+            INSERT INTO am_task_counts (state, name, worker, n)
+            SELECT COALESCE(state, ''), COALESCE(name, ''), COALESCE(worker, ''), COUNT(*) FROM am_tasks
+            WHERE event_count > 0 AND NOT EXISTS (SELECT 1 FROM am_task_counts) GROUP BY 1, 2, 3
+            """);
         tx.Commit();
         Backfill(c);
     }
@@ -131,6 +139,9 @@ public sealed class SqlStateStore : IStateStore
             ("received", Asc("received")), ("started", Asc("started")), ("succeeded", Asc("succeeded")), ("failed", Asc("failed")),
             ("timestamp", Asc("timestamp")), ("heap", $"heap_clock, {Asc("heap_origin" + c)}, last_seq"),
         ];
+        // SQLite only: a text search scans this narrow covering index instead of the rows with their
+        // data. PostgreSQL refuses btree entries over about 2.7 kB, which a long args or result exceeds.
+        if (!_postgres) indexes = [.. indexes, ("text", "args, kwargs, result, exception, event_count")];
         return string.Concat(indexes.Select(i => $"CREATE INDEX IF NOT EXISTS am_tasks_q_{i.Name} ON am_tasks ({i.Columns}) WHERE event_count > 0;\n"));
     }
 
@@ -193,6 +204,7 @@ public sealed class SqlStateStore : IStateStore
         {
             using var c = Open();
             using var tx = c.BeginTransaction();
+            var deltas = CountDeltas(c, tx, commit.Tasks);
             if (_postgres)
                 for (var i = 0; i < commit.Tasks.Count; i += RowsPerStatement)
                     UpsertTasks(c, tx, commit.Tasks, i, Math.Min(RowsPerStatement, commit.Tasks.Count - i));
@@ -204,6 +216,12 @@ public sealed class SqlStateStore : IStateStore
                     """, ("@h", w.Hostname), ("@e", w.EventCount), ("@d", w.Data));
             foreach (var t in commit.TaskTypes)
                 Execute(c, tx, "INSERT INTO am_task_types (name) VALUES (@n) ON CONFLICT DO NOTHING", ("@n", t));
+            // In key order: nodes committing at once lock the count rows in the same order.
+            foreach (var ((state, name, worker), d) in deltas.Where(kv => kv.Value != 0).OrderBy(kv => kv.Key))
+                Execute(c, tx, """
+                    INSERT INTO am_task_counts (state, name, worker, n) VALUES (@s, @n, @w, @d)
+                    ON CONFLICT (state, name, worker) DO UPDATE SET n = am_task_counts.n + excluded.n
+                    """, ("@s", state), ("@n", name), ("@w", worker), ("@d", d));
             foreach (var r in commit.Receivers)
                 Execute(c, tx, """
                     INSERT INTO am_receivers (node_name, messages, rejected_messages, other_events, cut, checkpoint) VALUES (@n, @m, @r, @o, @c, @d)
@@ -212,6 +230,36 @@ public sealed class SqlStateStore : IStateStore
                     """, ("@n", r.NodeName), ("@m", r.Messages), ("@r", r.RejectedMessages), ("@o", r.OtherEvents), ("@c", r.Cut), ("@d", r.Checkpoint));
             tx.Commit();
         }
+    }
+
+    /// <summary>
+    /// How the commit moves tasks between (state, name, worker) counts: each row's stored key
+    /// (read in the same transaction, a primary-key lookup) out, its new key in. Every task is
+    /// written by the one entity that owns it, so no other commit moves the same task meanwhile.
+    /// </summary>
+    private static Dictionary<(string, string, string), long> CountDeltas(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows)
+    {
+        var deltas = new Dictionary<(string, string, string), long>();
+        void Add((string, string, string) key, long d) => deltas[key] = deltas.GetValueOrDefault(key) + d;
+        foreach (var chunk in rows.Chunk(500))
+        {
+            using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            var names = new string[chunk.Length];
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                names[i] = "@k" + i;
+                AddParameter(cmd, names[i], chunk[i].Uuid);
+            }
+            cmd.CommandText = $"SELECT state, name, worker FROM am_tasks WHERE event_count > 0 AND uuid IN ({string.Join(", ", names)})";
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) Add((Key(r, 0), Key(r, 1), Key(r, 2)), -1);
+        }
+        foreach (var row in rows)
+            if (row.Exists) Add((row.State ?? "", row.Name ?? "", row.Worker ?? ""), 1);
+        return deltas;
+
+        static string Key(DbDataReader r, int i) => r.IsDBNull(i) ? "" : r.GetString(i);
     }
 
     // SQLite: one prepared single-row statement, re-bound per row (no round trips to save, and
@@ -372,10 +420,12 @@ public sealed class SqlStateStore : IStateStore
         // One snapshot for the total and the page (a checkpoint may commit between the two reads).
         using var tx = BeginRead(c);
         long total;
-        using (var count = c.CreateCommand())
+        if (sql.KeyOnly) total = ReadCounts(c, tx, sql).Total;
+        else
         {
+            using var count = c.CreateCommand();
             count.Transaction = tx;
-            count.CommandText = "SELECT COUNT(*) FROM am_tasks " + sql.Where;
+            count.CommandText = $"SELECT COUNT(*) FROM am_tasks {sql.IndexHint(long.MaxValue)} {sql.Where}";
             sql.Bind(count);
             total = Convert.ToInt64(count.ExecuteScalar());
         }
@@ -384,7 +434,7 @@ public sealed class SqlStateStore : IStateStore
         {
             using var page = c.CreateCommand();
             page.Transaction = tx;
-            page.CommandText = $"SELECT uuid, data FROM am_tasks {sql.Where} {sql.OrderBy} LIMIT {query.Limit} OFFSET {query.Offset}";
+            page.CommandText = $"SELECT uuid, data FROM am_tasks {sql.IndexHint(total)} {sql.Where} {sql.OrderBy} LIMIT {query.Limit} OFFSET {query.Offset}";
             sql.Bind(page);
             foreach (var (uuid, data) in ReadPairs(page)) tasks.Add(TaskRecord.FromRow(uuid, data).State.ToSnapshot());
         }
@@ -397,6 +447,12 @@ public sealed class SqlStateStore : IStateStore
         var sql = new TaskQuerySql(filter, _postgres);
         using var c = Open();
         using var tx = BeginRead(c);
+        if (sql.KeyOnly)
+        {
+            var counts = ReadCounts(c, tx, sql);
+            tx.Commit();
+            return counts;
+        }
         Dictionary<string, long> Group(string column, out long total)
         {
             using var cmd = c.CreateCommand();
@@ -419,6 +475,28 @@ public sealed class SqlStateStore : IStateStore
         var byWorker = Group("worker", out _);
         tx.Commit();
         return new TaskCounts(all, Sorted(byState), Sorted(byName), Sorted(byWorker));
+    }
+
+    /// <summary>The counts of a state/name/worker filter, from am_task_counts (kept with the rows).</summary>
+    private static TaskCounts ReadCounts(DbConnection c, DbTransaction tx, TaskQuerySql sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT state, name, worker, n FROM am_task_counts " + sql.CountsWhere;
+        sql.Bind(cmd);
+        var byState = new Dictionary<string, long>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, long>(StringComparer.Ordinal);
+        var byWorker = new Dictionary<string, long>(StringComparer.Ordinal);
+        long total = 0;
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            var n = Convert.ToInt64(r.GetValue(3));
+            total += n;
+            foreach (var (d, i) in new[] { (byState, 0), (byName, 1), (byWorker, 2) })
+                if (r.GetString(i) is { Length: > 0 } key) d[key] = d.GetValueOrDefault(key) + n;
+        }
+        return new TaskCounts(total, Sorted(byState), Sorted(byName), Sorted(byWorker));
     }
 
     private static SortedDictionary<string, long> Sorted(Dictionary<string, long> d) => new(d, StringComparer.Ordinal);
