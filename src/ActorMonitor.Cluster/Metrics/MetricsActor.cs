@@ -87,7 +87,7 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
             if (_hosted.Remove(r.Hostname) && r.HandedOff && !_forgotten.Contains(r.Hostname))
                 Timers.StartSingleTimer("rehome-" + r.Hostname, new Rehome(r.Hostname), TimeSpan.FromMilliseconds(500));
         });
-        Receive<Rehome>(r => _workerRegion().Tell(new GetWorker(r.Hostname, _now()), Self));
+        Receive<Rehome>(r => Region()?.Tell(new GetWorker(r.Hostname, _now()), Self));
         Receive<WorkerReply>(_ => { }); // the answer to a Rehome: the new node's entity reports to its own metrics actor
         Receive<GetMetricsText>(_ => Sender.Tell(new MetricsText(_registry.Render(Gauges()))));
         Receive<GetHostedWorkers>(_ => Sender.Tell(new HostedWorkers(_hosted.Values.Where(w => !_forgotten.Contains(w.Hostname)).ToList())));
@@ -119,6 +119,19 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
     public static TimeSpan AskEvery(TimeSpan forgetAfter) =>
         TimeSpan.FromMilliseconds(Math.Clamp(forgetAfter.TotalMilliseconds / 4, 250, 60_000));
 
+    /// <summary>The worker shard region; null once sharding has stopped (the node is leaving).</summary>
+    private IActorRef? Region()
+    {
+        try
+        {
+            return _workerRegion();
+        }
+        catch (Exception)
+        {
+            return null; // "Shard type [worker] must be started first": sharding stopped with the node's leave
+        }
+    }
+
     /// <summary>Celery's Worker.alive: a heartbeat, and now before the last one plus freq × 2.</summary>
     public static bool IsAlive(IReadOnlyList<double> heartbeats, double freq, double now) =>
         heartbeats.Count > 0 && now < heartbeats[^1] + freq * 2;
@@ -148,10 +161,11 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
             if (now - (_registry.LastChanged(hostname) ?? now) < forget / 2) continue;
             // An idle worker that is alive is asked again, but not at every sweep.
             if (_askedAt.TryGetValue(hostname, out var asked) && now - asked < AskEvery(_forgetAfter).TotalSeconds) continue;
+            if (Region() is not { } region) return;
             _askedAt[hostname] = now;
             _asking.Add(hostname);
             var self = Self;
-            _workerRegion().Ask<WorkerReply>(new GetWorker(hostname, now), TimeSpan.FromSeconds(10)).ContinueWith(t =>
+            region.Ask<WorkerReply>(new GetWorker(hostname, now), TimeSpan.FromSeconds(10)).ContinueWith(t =>
             {
                 if (!t.IsCompletedSuccessfully) self.Tell(new Liveness(hostname, new WorkerSnapshotView(true, [], 0))); // unknown: keep, ask again later
                 else if (t.Result.Worker is not { } snap) self.Tell(new Liveness(hostname, null));
