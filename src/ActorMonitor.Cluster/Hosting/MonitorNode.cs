@@ -1,5 +1,6 @@
 using ActorMonitor.Client;
 using ActorMonitor.Cluster.Index;
+using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
@@ -19,8 +20,10 @@ namespace ActorMonitor.Cluster.Hosting;
 public sealed class MonitorNode
 {
     private MonitorNode(ActorSystem system, MonitorSettings settings, IStateStore store, IActorRef keeper,
-        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver)
+        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver, IActorRef metrics, LiveFeed live)
     {
+        Metrics = metrics;
+        Live = live;
         System = system;
         Settings = settings;
         Store = store;
@@ -41,6 +44,12 @@ public sealed class MonitorNode
     public IActorRef Index { get; }
     public IActorRef Receiver { get; }
     public StateQueries Queries { get; }
+
+    /// <summary>This node's metrics actor (see <see cref="MetricsActor"/>).</summary>
+    public IActorRef Metrics { get; }
+
+    /// <summary>The cluster's live updates, for this process's listeners.</summary>
+    public LiveFeed Live { get; }
 
     /// <param name="now">The receiver's clock for local_received (epoch seconds); the wall clock by default.</param>
     /// <param name="store">The rows' store; by default the one actormonitor.journal names.</param>
@@ -75,9 +84,15 @@ public sealed class MonitorNode
         var strategy = sharding.DefaultShardAllocationStrategy(shardingSettings);
 
         // StopEntity for hand-off too: a dirty entity saves its row before it stops.
-        var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.PropsFor(keeper), shardingSettings,
+        // Before the entities, which report to it; it asks workers hosted elsewhere through the region.
+        var metrics = system.ActorOf(MetricsActor.Props(new MetricsRegistry(), settings.ForgetWorkersAfter, now ?? WallClock,
+            () => sharding.ShardRegion(WorkerEntity.TypeName), Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), MetricsName);
+        var live = new LiveFeed();
+        system.ActorOf(LiveFeedSubscriber.Props(live), "live-feed");
+
+        var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.PropsFor(keeper, metrics), shardingSettings,
             new TaskMessageExtractor(settings.TaskShards), strategy, StopEntity.Instance);
-        var workers = await sharding.StartAsync(WorkerEntity.TypeName, WorkerEntity.PropsFor(keeper), shardingSettings,
+        var workers = await sharding.StartAsync(WorkerEntity.TypeName, WorkerEntity.PropsFor(keeper, metrics), shardingSettings,
             new WorkerMessageExtractor(settings.WorkerShards), strategy, StopEntity.Instance);
 
         var index = system.ActorOf(EventIndexActor.Props(eventIndex), "event-index");
@@ -89,7 +104,7 @@ public sealed class MonitorNode
             EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
                 restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted),
             ReceiverName);
-        return new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver);
+        return new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live);
 
         // What the other nodes' receivers counted in their last two checkpoints.
         Task<IReadOnlyCollection<ulong>> OthersCounted() => Task.Run<IReadOnlyCollection<ulong>>(() => store.Receivers()
@@ -112,6 +127,9 @@ public sealed class MonitorNode
             await journal.GracefulStop(TimeSpan.FromSeconds(10));
         }
     }
+
+    /// <summary>The metrics actor's name on every monitor node.</summary>
+    public const string MetricsName = "metrics";
 
     /// <summary>The receiver's actor name on every monitor node.</summary>
     public const string ReceiverName = "event-receiver";

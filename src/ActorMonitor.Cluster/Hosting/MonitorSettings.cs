@@ -25,6 +25,9 @@ public sealed record MonitorSettings(
     TimeSpan CheckpointTimeout,
     int MaxUndurable)
 {
+    /// <summary>actormonitor.metrics.forget-workers-after: a worker gone longer loses every metric series.</summary>
+    public TimeSpan ForgetWorkersAfter { get; init; } = TimeSpan.FromHours(1);
+
     public static MonitorSettings FromConfig(Config config)
     {
         var c = config.GetConfig("actormonitor") ?? throw new ConfigurationException("missing the 'actormonitor' section");
@@ -51,7 +54,12 @@ public sealed record MonitorSettings(
             Positive(c, "checkpoint.max-messages", 4000),
             Positive(c, "checkpoint.snapshot-every", 100),
             c.GetTimeSpan("checkpoint.timeout", TimeSpan.FromSeconds(10)),
-            Positive(c, "broker.prefetch", 10_000));
+            Positive(c, "broker.prefetch", 10_000))
+        {
+            ForgetWorkersAfter = c.GetTimeSpan("metrics.forget-workers-after", TimeSpan.FromHours(1)) is var f && f > TimeSpan.Zero
+                ? f
+                : throw new ConfigurationException("actormonitor.metrics.forget-workers-after must be a positive duration"),
+        };
     }
 
     private static int Positive(Config c, string key, int fallback)

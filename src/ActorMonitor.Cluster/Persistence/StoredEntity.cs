@@ -33,6 +33,12 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
     protected abstract TRecord FromRow(byte[] row);
     protected abstract EntityRow ToRow(TRecord record, long cycleId);
 
+    /// <summary>True once this entity asked to be passivated; a stop without it is a hand-off (or the node stopping).</summary>
+    protected bool PassivatedItself { get; private set; }
+
+    /// <summary>The record is there (new, or read from its row), before any message is handled.</summary>
+    protected virtual void Loaded(TRecord record) { }
+
     /// <summary>The entity's own messages, once its record is loaded; false when not one of them.</summary>
     protected abstract bool Handle(TRecord record, object message);
 
@@ -45,6 +51,7 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
             if (message is RowLoaded loaded)
             {
                 Record = loaded.Data is null ? NewRecord() : FromRow(loaded.Data);
+                Loaded(Record);
                 Stash.UnstashAll();
             }
             else Stash.Stash();
@@ -58,6 +65,7 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
                 _dirty = false;
                 break;
             case PassivateEntity:
+                PassivatedItself = true;
                 Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
@@ -87,7 +95,9 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
     /// <summary>Asked for something that does not exist: no reason to stay in memory.</summary>
     protected void PassivateIfUnchanged()
     {
-        if (!_dirty) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+        if (_dirty) return;
+        PassivatedItself = true;
+        Context.Parent.Tell(new Passivate(StopEntity.Instance));
     }
 
     private void SaveOrStop()

@@ -1,5 +1,8 @@
 using ActorMonitor.Client;
 using ActorMonitor.Celery.Durable;
+using ActorMonitor.Celery.Events;
+using ActorMonitor.Celery.State;
+using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
@@ -11,9 +14,13 @@ namespace ActorMonitor.Cluster.Tasks;
 /// task to its parent and answers GetTask; its row goes to and from the node's keeper (see
 /// <see cref="StoredEntity{TRecord}"/>).
 /// </summary>
-public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRef keeper)
+public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRef keeper, IActorRef? metrics = null)
     : StoredEntity<TaskRecord>(EntityKind.Task, uuid, keeper)
 {
+    // The queue named by the task-sent event (not a field of Celery's task schema, so not in the
+    // row): celery-exporter's queue_name label; "celery" when unknown, as there.
+    private string? _queue;
+
     public const string TypeName = Client.MonitorClient.TaskTypeName;
 
     protected override TaskRecord NewRecord() => new(Id);
@@ -43,14 +50,16 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
 
     // One entity per task: Props.Create(() => new ...) compiles an expression per call and the
     // argument form binds the constructor by reflection; a producer just calls it.
-    public static Func<string, Props> PropsFor(IActorRef keeper) => uuid => Akka.Actor.Props.CreateBy(new Producer(uuid, keeper));
+    /// <param name="metrics">This node's metrics actor: told every event applied for the first time.</param>
+    public static Func<string, Props> PropsFor(IActorRef keeper, IActorRef? metrics = null) =>
+        uuid => Akka.Actor.Props.CreateBy(new Producer(uuid, keeper, metrics));
 
     private static readonly Func<IActorRef> RegionOfThisSystem = () => ClusterSharding.Get(Context.System).ShardRegion(TypeName);
 
-    private sealed class Producer(string uuid, IActorRef keeper) : IIndirectActorProducer
+    private sealed class Producer(string uuid, IActorRef keeper, IActorRef? metrics) : IIndirectActorProducer
     {
         public Type ActorType => typeof(TaskEntity);
-        public ActorBase Produce() => new TaskEntity(uuid, RegionOfThisSystem, keeper);
+        public ActorBase Produce() => new TaskEntity(uuid, RegionOfThisSystem, keeper, metrics);
         public void Release(ActorBase actor) { }
     }
 
@@ -65,6 +74,7 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
             return;
         }
         Changed();
+        if (metrics is not null) metrics.Tell(Observed(record, m.Event));
 
         // Celery links a task to its parent after every event whose task has a parent_id; each
         // parent is told once. The parent acknowledges on this event's behalf.
@@ -80,4 +90,27 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
         }
         Sender.Tell(new EventsApplied(m.DeliveryId));
     }
+
+    private TaskObserved Observed(TaskRecord record, TaskEvent ev)
+    {
+        var state = record.State;
+        if (ev.Field("queue") is { } queue && RawJson.AsString(queue) is { } q) _queue = q;
+        var eta = state["eta"];
+        var hasEta = eta is not null && eta != RawJson.Null && eta != "\"\"";
+        return new TaskObserved(
+            Id, "task-" + ev.Subject, ev.Hostname,
+            RawJson.AsString(ev.Field("name")) ?? state.Name ?? "",
+            _queue ?? "celery", state.State, state.Worker,
+            RawJson.AsNumber(ev.Field("runtime")), RawJson.AsNumber(state["runtime"]),
+            ev.Subject == "failed" ? RawJson.AsString(state["exception"]) : null,
+            hasEta, hasEta ? EtaEpoch(eta!) : null,
+            RawJson.AsNumber(state["sent"]), RawJson.AsNumber(state["received"]), RawJson.AsNumber(state["started"]));
+    }
+
+    /// <summary>Celery's eta is an ISO 8601 string; without an offset it is taken as UTC.</summary>
+    private static double? EtaEpoch(string raw) =>
+        RawJson.AsString(raw) is { } text && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
+            ? t.ToUnixTimeMilliseconds() / 1000.0
+            : null;
 }

@@ -92,6 +92,9 @@ public static class HttpEndpoint
             return clusterOk && brokerOk && journalOk ? Results.Text("OK " + body) : Results.Text("FAIL " + body, statusCode: 503);
         });
 
+        MetricsApi.Map(app, node);
+        DashboardApi.Map(app, node);
+
         await app.StartAsync(ct);
         return app;
     }
