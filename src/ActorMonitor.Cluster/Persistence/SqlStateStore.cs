@@ -93,6 +93,7 @@ public sealed class SqlStateStore : IStateStore
             """);
         AddQueryColumns(c, tx);
         Execute(c, tx, QueryIndexes());
+        if (!_postgres) CreateTextIndex(c, tx);
         // Tasks written before the counts existed are counted once, under the lock that created them.
         Execute(c, tx, """
             INSERT INTO am_task_counts (state, name, worker, n)
@@ -143,6 +144,42 @@ public sealed class SqlStateStore : IStateStore
         // data. PostgreSQL refuses btree entries over about 2.7 kB, which a long args or result exceeds.
         if (!_postgres) indexes = [.. indexes, ("text", "args, kwargs, result, exception, event_count")];
         return string.Concat(indexes.Select(i => $"CREATE INDEX IF NOT EXISTS am_tasks_q_{i.Name} ON am_tasks ({i.Columns}) WHERE event_count > 0;\n"));
+    }
+
+    /// <summary>
+    /// SQLite only: a trigram index of the four search texts (FTS5, case-sensitive as instr is),
+    /// kept by triggers in the writing transaction, so a text search looks up the tasks holding
+    /// every trigram of the text instead of reading a million texts. detail=none keeps it small (no
+    /// positions): it answers a superset, and the query keeps its instr test for the exact
+    /// substring. The update trigger fires only when a text really changed, which is rare (a
+    /// task's args on task-received, its result or exception at the end), not at every upsert.
+    /// </summary>
+    private static void CreateTextIndex(DbConnection c, DbTransaction tx)
+    {
+        using var probe = c.CreateCommand();
+        probe.Transaction = tx;
+        probe.CommandText = "SELECT 1 FROM sqlite_master WHERE name = 'am_task_texts'";
+        var existed = probe.ExecuteScalar() is not null;
+        const string cols = "args, kwargs, result, exception";
+        const string oldValues = "old.rowid, old.args, old.kwargs, old.result, old.exception";
+        const string newValues = "new.rowid, new.args, new.kwargs, new.result, new.exception";
+        Execute(c, tx, $"""
+            CREATE VIRTUAL TABLE IF NOT EXISTS am_task_texts USING fts5({cols}, content='am_tasks', content_rowid='rowid',
+              tokenize='trigram case_sensitive 1', detail=none);
+            CREATE TRIGGER IF NOT EXISTS am_tasks_texts_insert AFTER INSERT ON am_tasks BEGIN
+              INSERT INTO am_task_texts (rowid, {cols}) VALUES ({newValues});
+            END;
+            CREATE TRIGGER IF NOT EXISTS am_tasks_texts_delete AFTER DELETE ON am_tasks BEGIN
+              INSERT INTO am_task_texts (am_task_texts, rowid, {cols}) VALUES ('delete', {oldValues});
+            END;
+            CREATE TRIGGER IF NOT EXISTS am_tasks_texts_update AFTER UPDATE OF {cols} ON am_tasks
+              WHEN old.args IS NOT new.args OR old.kwargs IS NOT new.kwargs OR old.result IS NOT new.result OR old.exception IS NOT new.exception BEGIN
+              INSERT INTO am_task_texts (am_task_texts, rowid, {cols}) VALUES ('delete', {oldValues});
+              INSERT INTO am_task_texts (rowid, {cols}) VALUES ({newValues});
+            END;
+            """);
+        // A database written before the index: its tasks are indexed once, from their rows.
+        if (!existed) Execute(c, tx, "INSERT INTO am_task_texts (am_task_texts) VALUES ('rebuild')");
     }
 
     /// <summary>Fills the query columns of rows written before they existed, a batch at a time (any node may do it; it is idempotent).</summary>
@@ -471,7 +508,7 @@ public sealed class SqlStateStore : IStateStore
         {
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = $"SELECT {column}, COUNT(*) FROM am_tasks {sql.Where} GROUP BY {column}";
+            cmd.CommandText = $"SELECT {column}, COUNT(*) FROM am_tasks {sql.GroupHint} {sql.Where} GROUP BY {column}";
             sql.Bind(cmd);
             var counts = new Dictionary<string, long>(StringComparer.Ordinal);
             total = 0;

@@ -54,6 +54,9 @@ internal sealed class TaskQuerySql
     {
         if (_postgres) return "";
         var q = _query;
+        // The trigram index gives the candidates by rowid; NOT INDEXED keeps SQLite from walking a
+        // sort index instead and testing every row against the candidates.
+        if (TrigramMatch(q.Search) is not null) return "NOT INDEXED";
         var text = !string.IsNullOrEmpty(q.Search) || q.FlowerTerms is { IsEmpty: false } t && (t.Any ?? t.Result) is not null | t.Args is not null | t.Kwargs is not null;
         if (text) return "INDEXED BY am_tasks_q_text";
         if (!KeyOnly) return ""; // a time range: its own index, or a filter's with received second
@@ -75,6 +78,9 @@ internal sealed class TaskQuerySql
         };
         return "INDEXED BY am_tasks_q_" + (filter is not null && matches < 20_000 ? filter : sortIndex);
     }
+
+    /// <summary>For counts grouped over the filter: the trigram candidates drive, as for a page.</summary>
+    public string GroupHint => !_postgres && TrigramMatch(_query.Search) is not null ? "NOT INDEXED" : "";
 
     /// <summary>Starts with "WHERE event_count > 0", the condition of the partial indexes.</summary>
     public string Where { get; }
@@ -98,6 +104,26 @@ internal sealed class TaskQuerySql
         var name = "@q" + _parameters.Count;
         _parameters.Add((name, value, value switch { double => DbType.Double, long => DbType.Int64, int => DbType.Int32, _ => DbType.String }));
         return name;
+    }
+
+    /// <summary>
+    /// The FTS5 query "every trigram of the text" (in code points, as the trigram tokenizer
+    /// counts), each trigram a quoted string; null for a text under three code points, which the
+    /// trigram index cannot answer (such a search reads the texts' covering index).
+    /// </summary>
+    public static string? TrigramMatch(string? search)
+    {
+        if (string.IsNullOrEmpty(search)) return null;
+        var runes = search.EnumerateRunes().Select(r => r.ToString()).ToArray();
+        if (runes.Length < 3) return null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var terms = new List<string>();
+        for (var i = 0; i + 3 <= runes.Length; i++)
+        {
+            var trigram = runes[i] + runes[i + 1] + runes[i + 2];
+            if (seen.Add(trigram)) terms.Add("\"" + trigram.Replace("\"", "\"\"") + "\"");
+        }
+        return string.Join(" AND ", terms);
     }
 
     private string Instr(string haystack, string needle) => _postgres ? $"strpos({haystack}, {needle})" : $"instr({haystack}, {needle})";
@@ -126,6 +152,8 @@ internal sealed class TaskQuerySql
         {
             var s = Param(q.Search);
             and.Add("(" + string.Join(" OR ", new[] { "args", "kwargs", "result", "exception" }.Select(col => $"{Instr(col, s)} > 0")) + ")");
+            if (!_postgres && TrigramMatch(q.Search) is { } match)
+                and.Add($"rowid IN (SELECT rowid FROM am_task_texts WHERE am_task_texts MATCH {Param(match)})");
         }
         if (q.FlowerTerms is { IsEmpty: false } terms) and.Add(FlowerWhere(terms));
         return "WHERE " + string.Join(" AND ", and);
