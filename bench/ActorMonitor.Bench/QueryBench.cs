@@ -22,6 +22,7 @@ public static class QueryBench
     /// <summary>A slow kind stops earlier, with fewer requests (each kind reports how many).</summary>
     private static readonly TimeSpan BudgetPerKind = TimeSpan.FromSeconds(60);
     private const int Probes = 200;
+    private const string ProbeName = "bench.probe";
 
     public static async Task<string> RunAsync(string capturePath, bool reuse)
     {
@@ -56,7 +57,12 @@ public static class QueryBench
                 var workers = counts.GetProperty("by_worker").EnumerateObject().Select(p => p.Name).ToArray();
                 var states = counts.GetProperty("by_state").EnumerateObject().Select(p => p.Name).ToArray();
                 var oldest = JsonDocument.Parse(await http.GetStringAsync("/api/query/tasks?order=asc&limit=1")).RootElement.GetProperty("tasks")[0].GetProperty("received").GetDouble();
-                var newest = JsonDocument.Parse(await http.GetStringAsync("/api/query/tasks?limit=1")).RootElement.GetProperty("tasks")[0].GetProperty("received").GetDouble();
+                // The capture's newest task, not a freshness probe of an earlier run on a reused store.
+                names = names.Where(n => n != ProbeName).ToArray();
+                var newest = 0.0;
+                foreach (var name in names)
+                    newest = Math.Max(newest, JsonDocument.Parse(await http.GetStringAsync($"/api/query/tasks?limit=1&name={Uri.EscapeDataString(name)}"))
+                        .RootElement.GetProperty("tasks")[0].GetProperty("received").GetDouble());
                 var rnd = new Random(7);
                 string Pick(string[] a) => Uri.EscapeDataString(a[rnd.Next(a.Length)]);
                 string Window(double seconds)
@@ -81,14 +87,21 @@ public static class QueryBench
                     await http.GetStringAsync(path()); // warm
                     var lat = new List<double>();
                     var budget = Stopwatch.StartNew();
+                    var slowest = new List<(double Ms, string Path, int Gcs)>();
                     for (var i = 0; i < Repeats && budget.Elapsed < BudgetPerKind; i++)
                     {
+                        var url = path();
+                        var gcs = GC.CollectionCount(1);
                         var q = Stopwatch.StartNew();
-                        using var r = await http.GetAsync(path());
+                        using var r = await http.GetAsync(url);
                         await r.Content.ReadAsByteArrayAsync();
-                        if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{path()} answered {(int)r.StatusCode}");
+                        if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{url} answered {(int)r.StatusCode}");
                         lat.Add(q.Elapsed.TotalMilliseconds);
+                        slowest.Add((lat[^1], url, GC.CollectionCount(1) - gcs));
                     }
+                    // What the tail was made of: the requests and whether a gen1/gen2 collection ran meanwhile.
+                    foreach (var (ms, url, gcs) in slowest.OrderByDescending(x => x.Ms).Take(3))
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"query: slow {ms:F1} ms {url} (gen1+ collections meanwhile: {gcs})"));
                     lat.Sort();
                     parts.Add(string.Create(CultureInfo.InvariantCulture, $"{name}_n={lat.Count} {name}_p50_ms={Pct(lat, 0.5):F2} {name}_p99_ms={Pct(lat, 0.99):F2}"));
                     Console.Error.WriteLine($"query: {parts[^1]}");
@@ -124,14 +137,14 @@ public static class QueryBench
             var body = JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["hostname"] = "celery@bench-probe", ["utcoffset"] = 0, ["pid"] = 4321, ["clock"] = 1_000_000 + i, ["uuid"] = uuid,
-                ["name"] = "bench.probe", ["args"] = $"('{marker}',)", ["kwargs"] = "{}", ["retries"] = 0, ["timestamp"] = now, ["type"] = "task-received",
+                ["name"] = ProbeName, ["args"] = $"('{marker}',)", ["kwargs"] = "{}", ["retries"] = 0, ["timestamp"] = now, ["type"] = "task-received",
             });
             var sw = Stopwatch.StartNew();
             await ingest.SendAsync("task.received", decoder.Decode(body), now);
             while (true)
             {
                 // The newest probe by name: an index lookup, so the poll itself stays cheap.
-                var page = JsonDocument.Parse(await http.GetStringAsync("/api/query/tasks?name=bench.probe&limit=1")).RootElement;
+                var page = JsonDocument.Parse(await http.GetStringAsync($"/api/query/tasks?name={ProbeName}&limit=1")).RootElement;
                 if (page.GetProperty("tasks") is { } tasks && tasks.GetArrayLength() == 1 && tasks[0].GetProperty("uuid").GetString() == uuid) break;
                 if (sw.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"probe {marker} never listed");
                 await Task.Delay(2);

@@ -121,6 +121,60 @@ public class TaskQuerySpecs(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A search matching more tasks than SQLite sorts (so it walks the sort's index against the
+    /// trigram index's matches) and one matching fewer: pages, offsets and totals on SQLite equal
+    /// the memory store's (whose LINQ filter the corpus specs hold to Celery's state), every sort.
+    /// </summary>
+    [Fact]
+    public async Task Search_matching_many_tasks_equals_the_memory_store()
+    {
+        const int tasks = 24_000;
+        var capture = new System.Text.StringBuilder();
+        for (var i = 0; i < tasks; i++)
+        {
+            var t = 1795400000.0 + i * 0.01;
+            var uuid = new Guid(i, 0, 0, new byte[8]).ToString();
+            // The failures (all but every tenth) form the dense match; "input 12" picks a few hundred.
+            var events = i % 10 == 0
+                ? $"{{\"hostname\": \"celery@w{i % 3}\", \"utcoffset\": 0, \"pid\": 7, \"clock\": {2 * i + 2}, \"uuid\": \"{uuid}\", \"result\": \"{i}\", \"runtime\": 0.5, \"timestamp\": {t + 0.005:R}, \"type\": \"task-succeeded\"}}"
+                : $"{{\"hostname\": \"celery@w{i % 3}\", \"utcoffset\": 0, \"pid\": 7, \"clock\": {2 * i + 2}, \"uuid\": \"{uuid}\", \"exception\": \"ValueError('bad input {i}')\", \"traceback\": \"\", \"timestamp\": {t + 0.005:R}, \"type\": \"task-failed\"}}";
+            var received = $"{{\"hostname\": \"celery@w{i % 3}\", \"utcoffset\": 0, \"pid\": 7, \"clock\": {2 * i + 1}, \"uuid\": \"{uuid}\", \"name\": \"app.t{i % 4}\", \"args\": \"({i}, 1)\", \"kwargs\": \"{{}}\", \"retries\": 0, \"timestamp\": {t:R}, \"type\": \"task-received\"}}";
+            capture.Append(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["routing_key"] = "task.multi", ["headers"] = new Dictionary<string, string> { ["hostname"] = $"celery@w{i % 3}" },
+                ["properties"] = new Dictionary<string, object> { ["content_type"] = "application/json", ["content_encoding"] = "utf-8", ["delivery_mode"] = 1 },
+                ["body"] = $"[{received}, {events}]", ["local_received"] = t + 0.006,
+            })).Append('\n');
+        }
+        async Task<Replayed> Feed(string journal, string? file)
+        {
+            var system = await MonitorSystem.StartAsync(MonitorConfig.With($"actormonitor.receiver.utcoffset = 0\nactormonitor.journal = {journal}"));
+            var replayed = new Replayed(system, await MonitorNode.StartAsync(system), file);
+            using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(capture.ToString()));
+            await CaptureFeeder.FeedAsync(replayed.Node, stream);
+            await replayed.Node.Queries.DrainAsync(TimeSpan.FromSeconds(60));
+            await replayed.Node.Queries.CheckpointAsync(TimeSpan.FromSeconds(60));
+            return replayed;
+        }
+        var file = Path.Combine(Path.GetTempPath(), $"am-query-{Guid.NewGuid():N}.db");
+        await using var sqlite = await Feed($"\"sqlite:{file}\"", file);
+        await using var memory = await Feed("memory", null);
+        foreach (var search in new[] { "bad input", "input 12", "Error('bad input 2" })
+            foreach (var sort in new[] { TaskSortField.Received, TaskSortField.Started, TaskSortField.Failed, TaskSortField.Name, TaskSortField.Recent })
+                foreach (var (descending, offset) in new[] { (true, 0), (false, 0), (true, 1000) })
+                {
+                    var q = new TaskQuery { Search = search, Sort = sort, Descending = descending, Offset = offset, Limit = 100 };
+                    var expected = await memory.Node.Queries.TasksAsync(q);
+                    var got = await sqlite.Node.Queries.TasksAsync(q);
+                    Assert.Equal(expected.Total, got.Total);
+                    Assert.Equal(expected.Tasks.Select(t => t.Uuid), got.Tasks.Select(t => t.Uuid));
+                }
+        Assert.True((await memory.Node.Queries.TasksAsync(new TaskQuery { Search = "bad input" })).Total > 20_000); // the walking path
+        Assert.InRange((await memory.Node.Queries.TasksAsync(new TaskQuery { Search = "input 12" })).Total, 100, 20_000); // the sorting path
+        AssertTextIndexIntact(file);
+    }
+
+    /// <summary>
     /// FTS5's own check that the trigram index holds exactly the texts of the rows (rank 1 compares
     /// it with the content table): the triggers kept it right through every upsert of the replay.
     /// </summary>

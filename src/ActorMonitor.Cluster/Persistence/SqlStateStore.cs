@@ -139,6 +139,9 @@ public sealed class SqlStateStore : IStateStore
             ("state", $"state, {Asc("received")}"), ("name", $"name{c}, {Asc("received")}"), ("worker", $"worker, {Asc("received")}"),
             ("received", Asc("received")), ("started", Asc("started")), ("succeeded", Asc("succeeded")), ("failed", Asc("failed")),
             ("timestamp", Asc("timestamp")), ("heap", $"heap_clock, {Asc("heap_origin" + c)}, last_seq"),
+            // Flower's task list sorted by started within a state: REVOKED and RECEIVED tasks have no
+            // started time, so the heap order that breaks the ties is in the index too.
+            ("state_started", $"state, {Asc("started")}, heap_clock, {Asc("heap_origin" + c)}, last_seq"),
         ];
         // SQLite only: a text search scans this narrow covering index instead of the rows with their
         // data. PostgreSQL refuses btree entries over about 2.7 kB, which a long args or result exceeds.
@@ -148,11 +151,11 @@ public sealed class SqlStateStore : IStateStore
 
     /// <summary>
     /// SQLite only: a trigram index of the four search texts (FTS5, case-sensitive as instr is),
-    /// kept by triggers in the writing transaction, so a text search looks up the tasks holding
-    /// every trigram of the text instead of reading a million texts. detail=none keeps it small (no
-    /// positions): it answers a superset, and the query keeps its instr test for the exact
-    /// substring. The update trigger fires only when a text really changed, which is rare (a
-    /// task's args on task-received, its result or exception at the end), not at every upsert.
+    /// kept by triggers in the writing transaction, so a text search looks up the tasks whose text
+    /// holds it instead of reading a million texts (a phrase of trigrams is a substring; the query
+    /// keeps its instr test all the same). The update trigger fires only when a text really
+    /// changed, which is rare (args on task-received, a result or exception at the end), not at
+    /// every upsert.
     /// </summary>
     private static void CreateTextIndex(DbConnection c, DbTransaction tx)
     {
@@ -165,7 +168,7 @@ public sealed class SqlStateStore : IStateStore
         const string newValues = "new.rowid, new.args, new.kwargs, new.result, new.exception";
         Execute(c, tx, $"""
             CREATE VIRTUAL TABLE IF NOT EXISTS am_task_texts USING fts5({cols}, content='am_tasks', content_rowid='rowid',
-              tokenize='trigram case_sensitive 1', detail=none);
+              tokenize='trigram case_sensitive 1');
             CREATE TRIGGER IF NOT EXISTS am_tasks_texts_insert AFTER INSERT ON am_tasks BEGIN
               INSERT INTO am_task_texts (rowid, {cols}) VALUES ({newValues});
             END;
@@ -476,7 +479,10 @@ public sealed class SqlStateStore : IStateStore
         {
             using var count = c.CreateCommand();
             count.Transaction = tx;
-            count.CommandText = $"SELECT COUNT(*) FROM am_tasks {sql.IndexHint(long.MaxValue)} {sql.Where}";
+            // A search alone is counted in the trigram index (a row without events has no texts to match).
+            count.CommandText = sql.SearchOnly
+                ? $"SELECT COUNT(*) FROM am_task_texts WHERE am_task_texts MATCH {sql.FtsPhraseParam}"
+                : $"SELECT COUNT(*) FROM am_tasks {(sql.FtsPhrase is null ? sql.IndexHint(long.MaxValue) : "NOT INDEXED")} {sql.Where}";
             sql.Bind(count);
             total = Convert.ToInt64(count.ExecuteScalar());
         }

@@ -21,9 +21,11 @@ internal sealed class TaskQuerySql
     {
         _postgres = postgres;
         _query = q;
+        FtsPhrase = postgres ? null : PhraseOf(q.Search);
         Where = BuildWhere(q);
         OrderBy = BuildOrder(q);
         KeyOnly = q.Since is null && q.Until is null && string.IsNullOrEmpty(q.Search) && q.FlowerTerms is not { IsEmpty: false };
+        SearchOnly = FtsPhrase is not null && q is { State: null, Name: null, Worker: null, Since: null, Until: null, FlowerTerms: null or { IsEmpty: true } };
         if (KeyOnly) CountsWhere = BuildCountsWhere(q);
     }
 
@@ -45,42 +47,68 @@ internal sealed class TaskQuerySql
     /// <summary>
     /// SQLite's planner has no statistics here and picks badly at a million rows: with no filter it
     /// scans some index and sorts everything; with an equality filter it walks that filter's index
-    /// and sorts every match, even a quarter of a million. So the index is named: a text search
-    /// scans the narrow covering text index instead of the rows; a state/name/worker filter matching
-    /// few tasks walks its own index (received comes second in it) and sorts them; otherwise the
-    /// sort's own index is walked and the scan stops at the page. PostgreSQL plans for itself.
+    /// and sorts every match, even a quarter of a million. So the index is named. A text search of
+    /// three code points or more sorts the trigram index's matches when they are few, and walks
+    /// the sort's index, testing each entry against them, when they are many; a shorter text scans
+    /// the narrow covering text index instead of the rows.
+    /// A state filter sorted by started walks (state, started); a state/name/worker filter matching
+    /// few tasks walks its own index (received second in it) and sorts them; otherwise the sort's
+    /// own index is walked and the scan stops at the page. PostgreSQL plans for itself.
     /// </summary>
+    /// <param name="matches">How many tasks the filter selects.</param>
     public string IndexHint(long matches)
     {
         if (_postgres) return "";
         var q = _query;
-        // The trigram index gives the candidates by rowid; NOT INDEXED keeps SQLite from walking a
-        // sort index instead and testing every row against the candidates.
-        if (TrigramMatch(q.Search) is not null) return "NOT INDEXED";
+        if (FtsPhrase is not null)
+            // Measured on a million tasks: sorting the matches reads each row (about 3 µs), walking an
+            // index costs about 0.07 µs an entry but may pass nearly all of it before the page is
+            // full (matches cluster in time: an error of one afternoon). Below FewMatches, sorting
+            // costs less than the longest walk.
+            return matches < FewMatches ? "NOT INDEXED" : "INDEXED BY am_tasks_q_" + SortIndex(null);
         var text = !string.IsNullOrEmpty(q.Search) || q.FlowerTerms is { IsEmpty: false } t && (t.Any ?? t.Result) is not null | t.Args is not null | t.Kwargs is not null;
         if (text) return "INDEXED BY am_tasks_q_text";
-        if (!KeyOnly) return ""; // a time range: its own index, or a filter's with received second
         // Flower's worker filter also passes tasks without a worker: not a prefix of the worker index.
         var filter = q.Name is not null ? "name" : q.Worker is not null && !q.Lenient ? "worker" : q.State is not null ? "state" : null;
-        var sortIndex = q.Sort switch
-        {
-            TaskSortField.Name => "name",
-            TaskSortField.State => "state",
-            TaskSortField.Recent => "heap",
-            TaskSortField.Received => filter ?? "received",
-            _ => TimeColumn(q.Sort switch
-            {
-                TaskSortField.Started => TaskTimeField.Started,
-                TaskSortField.Succeeded => TaskTimeField.Succeeded,
-                TaskSortField.Failed => TaskTimeField.Failed,
-                _ => TaskTimeField.Timestamp,
-            }),
-        };
-        return "INDEXED BY am_tasks_q_" + (filter is not null && matches < 20_000 ? filter : sortIndex);
+        if (!KeyOnly)
+            // A received range within a filter is a range of the filter's index (received second in
+            // it); Flower's lenient range also passes tasks without received, which only a scan finds.
+            return filter is not null && q.TimeField == TaskTimeField.Received && !q.Lenient ? "INDEXED BY am_tasks_q_" + filter : "";
+        // REVOKED or RECEIVED tasks have no started time: walking started alone would pass every other task first.
+        if (q.State is not null && q.Sort == TaskSortField.Started) return "INDEXED BY am_tasks_q_state_started";
+        return "INDEXED BY am_tasks_q_" + (filter is not null && matches < FewMatches ? filter : SortIndex(filter));
     }
 
-    /// <summary>For counts grouped over the filter: the trigram candidates drive, as for a page.</summary>
-    public string GroupHint => !_postgres && TrigramMatch(_query.Search) is not null ? "NOT INDEXED" : "";
+    /// <summary>Up to this many matches, reading and sorting them beats walking the sort's index.</summary>
+    private const long FewMatches = 20_000;
+
+    private string SortIndex(string? filter) => _query.Sort switch
+    {
+        TaskSortField.Name => "name",
+        TaskSortField.State => "state",
+        TaskSortField.Recent => "heap",
+        TaskSortField.Received => filter ?? "received",
+        var sort => TimeColumn(sort switch
+        {
+            TaskSortField.Started => TaskTimeField.Started,
+            TaskSortField.Succeeded => TaskTimeField.Succeeded,
+            TaskSortField.Failed => TaskTimeField.Failed,
+            _ => TaskTimeField.Timestamp,
+        }),
+    };
+
+    /// <summary>For counts grouped over the filter: the trigram index's matches drive, as for a page.</summary>
+    public string GroupHint => FtsPhrase is not null ? "NOT INDEXED" : "";
+
+    /// <summary>
+    /// SQLite, a search of three code points or more: the FTS5 phrase of the text. With the trigram
+    /// tokenizer a phrase is a run of consecutive trigrams of one column, so it matches exactly
+    /// the rows where one of the four texts contains the text (case-sensitive, as instr).
+    /// </summary>
+    public string? FtsPhrase { get; }
+
+    /// <summary>The filter is the search alone: the trigram index counts it without reading a row.</summary>
+    public bool SearchOnly { get; }
 
     /// <summary>Starts with "WHERE event_count > 0", the condition of the partial indexes.</summary>
     public string Where { get; }
@@ -106,25 +134,14 @@ internal sealed class TaskQuerySql
         return name;
     }
 
-    /// <summary>
-    /// The FTS5 query "every trigram of the text" (in code points, as the trigram tokenizer
-    /// counts), each trigram a quoted string; null for a text under three code points, which the
-    /// trigram index cannot answer (such a search reads the texts' covering index).
-    /// </summary>
-    public static string? TrigramMatch(string? search)
-    {
-        if (string.IsNullOrEmpty(search)) return null;
-        var runes = search.EnumerateRunes().Select(r => r.ToString()).ToArray();
-        if (runes.Length < 3) return null;
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var terms = new List<string>();
-        for (var i = 0; i + 3 <= runes.Length; i++)
-        {
-            var trigram = runes[i] + runes[i + 1] + runes[i + 2];
-            if (seen.Add(trigram)) terms.Add("\"" + trigram.Replace("\"", "\"\"") + "\"");
-        }
-        return string.Join(" AND ", terms);
-    }
+    private string? _ftsPhraseParam;
+
+    /// <summary>The phrase as a parameter, bound once for the WHERE and for the count of the trigram index.</summary>
+    public string FtsPhraseParam => _ftsPhraseParam ??= Param(FtsPhrase!);
+
+    /// <summary>An FTS5 string (quotes doubled, so no query syntax); null under three code points, which trigrams cannot answer.</summary>
+    public static string? PhraseOf(string? search) =>
+        search is not null && search.EnumerateRunes().Take(3).Count() == 3 ? "\"" + search.Replace("\"", "\"\"") + "\"" : null;
 
     private string Instr(string haystack, string needle) => _postgres ? $"strpos({haystack}, {needle})" : $"instr({haystack}, {needle})";
 
@@ -152,8 +169,8 @@ internal sealed class TaskQuerySql
         {
             var s = Param(q.Search);
             and.Add("(" + string.Join(" OR ", new[] { "args", "kwargs", "result", "exception" }.Select(col => $"{Instr(col, s)} > 0")) + ")");
-            if (!_postgres && TrigramMatch(q.Search) is { } match)
-                and.Add($"rowid IN (SELECT rowid FROM am_task_texts WHERE am_task_texts MATCH {Param(match)})");
+            if (FtsPhrase is not null)
+                and.Add($"rowid IN (SELECT rowid FROM am_task_texts WHERE am_task_texts MATCH {FtsPhraseParam})");
         }
         if (q.FlowerTerms is { IsEmpty: false } terms) and.Add(FlowerWhere(terms));
         return "WHERE " + string.Join(" AND ", and);
