@@ -59,6 +59,7 @@ public static class LiveIngest
                 await Task.Delay(50);
             var consumers = nodes.Select(node => new CeleryEventConsumer(settings, node)).ToList();
             using var stop = new CancellationTokenSource();
+            var cpu = new CpuShares();
             var sw = Stopwatch.StartNew();
             var runs = consumers.Select(c => c.RunAsync(stop.Token)).ToList();
             while (consumers.Sum(c => c.Status.Acked) < messages)
@@ -67,13 +68,15 @@ public static class LiveIngest
                 await Task.Delay(5);
             }
             var elapsed = sw.Elapsed;
+            var shares = cpu.Line();
             stop.Cancel();
             await Task.WhenAll(runs);
             var applied = 0L;
             foreach (var node in nodes) applied += (await node.Queries.ReceiverStatsAsync()).AcceptedEvents;
             if (applied != events) throw new InvalidOperationException($"applied {applied} events, expected {events}");
-            Console.Error.WriteLine($"live-cluster{n}: acked per node {string.Join(", ", consumers.Select(c => c.Status.Acked))}");
-            return new BenchResult(events, elapsed);
+            var acked = string.Join(",", consumers.Select(c => c.Status.Acked));
+            Console.Error.WriteLine($"live-cluster{n}: acked per node {acked}, {shares}");
+            return new BenchResult(events, elapsed, $"{shares} acked_per_node={acked}");
         }
         finally
         {
@@ -139,6 +142,7 @@ public static class LiveIngest
             var node = await MonitorNode.StartAsync(system);
             var consumer = new CeleryEventConsumer(settings, node);
             using var stop = new CancellationTokenSource();
+            var cpu = new CpuShares();
             var sw = Stopwatch.StartNew();
             var run = consumer.RunAsync(stop.Token);
             while (consumer.Status.Acked < messages)
@@ -147,11 +151,12 @@ public static class LiveIngest
                 await Task.Delay(5);
             }
             var elapsed = sw.Elapsed;
+            var shares = cpu.Line();
             stop.Cancel();
             await run;
             var stats = await node.Queries.ReceiverStatsAsync();
             if (stats.AcceptedEvents != events) throw new InvalidOperationException($"applied {stats.AcceptedEvents} events, expected {events}");
-            return new BenchResult(events, elapsed);
+            return new BenchResult(events, elapsed, shares);
         }
         finally
         {
@@ -174,12 +179,14 @@ public static class LiveIngest
             await channel.BasicAckAsync(ea.DeliveryTag, false);
             if (++acked == messages) done.TrySetResult();
         };
+        var cpu = new CpuShares();
         var sw = Stopwatch.StartNew();
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
         await done.Task.WaitAsync(TimeSpan.FromMinutes(10));
         var elapsed = sw.Elapsed;
+        var shares = cpu.Line();
         if (decoded != events) throw new InvalidOperationException($"decoded {decoded} events, expected {events}");
         await channel.QueueDeleteAsync(queue);
-        return new BenchResult(events, elapsed);
+        return new BenchResult(events, elapsed, shares);
     }
 }

@@ -5,7 +5,8 @@ using ActorMonitor.Cluster.Hosting;
 
 namespace ActorMonitor.Bench;
 
-public sealed record BenchResult(long Events, TimeSpan Elapsed);
+/// <summary>A timed run; <paramref name="Extra"/> adds key=value figures to its line (the CPU shares of a live run).</summary>
+public sealed record BenchResult(long Events, TimeSpan Elapsed, string Extra = "");
 
 public static class Modes
 {

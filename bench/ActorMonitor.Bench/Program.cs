@@ -44,7 +44,7 @@ var result = args[0] switch
     _ => throw new ArgumentException("unknown mode " + args[0]),
 };
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{args[0]} events={result.Events} seconds={result.Elapsed.TotalSeconds:F3} events_per_s={result.Events / result.Elapsed.TotalSeconds:F0} peak_working_set_mb={Process.GetCurrentProcess().PeakWorkingSet64 / 1048576}"));
+    $"{args[0]} events={result.Events} seconds={result.Elapsed.TotalSeconds:F3} events_per_s={result.Events / result.Elapsed.TotalSeconds:F0} peak_working_set_mb={Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} {result.Extra}").TrimEnd());
 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"gc: gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)} pause_s={GC.GetTotalPauseDuration().TotalSeconds:F2} allocated_mb={GC.GetTotalAllocatedBytes() / 1048576}"));
 return 0;
