@@ -24,6 +24,7 @@ public static class MemoryBench
         {
             var node = await MonitorNode.StartAsync(system);
             var peak = 0L;
+            var sw = Stopwatch.StartNew();
             using var sampling = new CancellationTokenSource();
             var sampler = Task.Run(async () =>
             {
@@ -31,7 +32,12 @@ public static class MemoryBench
                 while (!sampling.IsCancellationRequested)
                 {
                     me.Refresh();
-                    Interlocked.Exchange(ref peak, Math.Max(Interlocked.Read(ref peak), me.WorkingSet64));
+                    var rss = me.WorkingSet64;
+                    // A new peak: what it was made of (managed heap as allocated, GC committed, the rest).
+                    if (rss > Interlocked.Read(ref peak) + 4 * 1048576 && Environment.GetEnvironmentVariable("BENCH_TRACE_PEAKS") is not null)
+                        Console.Error.WriteLine($"memory: new peak {rss / 1048576} MB at {sw.Elapsed.TotalSeconds:F1} s: heap {GC.GetTotalMemory(false) / 1048576} MB, " +
+                            $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576} MB, gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, {ResidentParts()}");
+                    Interlocked.Exchange(ref peak, Math.Max(Interlocked.Read(ref peak), rss));
                     await Task.Delay(100);
                 }
             });
@@ -41,7 +47,7 @@ public static class MemoryBench
             var recentTasks = new Queue<string>(); // the last received: live entities, the baseline
             var marks = new Dictionary<int, (long Tasks, long PeakMb, long HeapMb)>();
             long line = 0, events = 0;
-            var sw = Stopwatch.StartNew();
+            sw.Restart();
             await using (var ingest = node.CreateIngestClient())
             {
                 using var file = File.OpenRead(capturePath);
@@ -70,7 +76,8 @@ public static class MemoryBench
                             // The managed heap after a full collection: what the process really keeps.
                             marks[pct] = (summary.TaskCount, Interlocked.Read(ref peak) / 1048576, GC.GetTotalMemory(forceFullCollection: true) / 1048576);
                             Console.Error.WriteLine($"memory: {pct}% of the capture, {summary.TaskCount} tasks, peak RSS so far {marks[pct].PeakMb} MB, managed heap after a full GC {marks[pct].HeapMb} MB, " +
-                                $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576} MB, {Process.GetCurrentProcess().Threads.Count} threads");
+                                $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576} MB, {Process.GetCurrentProcess().Threads.Count} threads, " +
+                                $"SQLite {SQLitePCL.raw.sqlite3_memory_used() / 1048576} MB (high {SQLitePCL.raw.sqlite3_memory_highwater(0) / 1048576} MB), {ResidentParts()}");
                         }
                 }
                 await ingest.WhenAllAppliedAsync();
@@ -99,6 +106,11 @@ public static class MemoryBench
             await system.Terminate();
         }
     }
+
+    /// <summary>Resident memory by kind (anonymous, file-backed, shared), from /proc/self/status.</summary>
+    private static string ResidentParts() =>
+        string.Join(", ", File.ReadLines("/proc/self/status").Where(l => l.StartsWith("RssAnon") || l.StartsWith("RssFile") || l.StartsWith("RssShmem"))
+            .Select(l => string.Join(' ', l.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))));
 
     private static async Task<List<double>> QueryAsync(MonitorNode node, IEnumerable<string> uuids)
     {

@@ -16,6 +16,8 @@ using ActorMonitor.Bench;
 //     at 10/50/100% and latency of queries for tasks passivated long ago (see MemoryBench)
 //   query [--reuse] - a large capture streamed through a node on SQLite, then the latency of pages of 50
 //     through the HTTP query API and the read side's freshness on the live node (see QueryBench)
+// The node's own set-up: two malloc arenas (see NativeHeap).
+Console.Error.WriteLine($"malloc arenas capped at two: {ActorMonitor.Host.NativeHeap.LimitArenas()}");
 if (args.Length >= 2 && args[0] == "query")
 {
     Console.WriteLine(await QueryBench.RunAsync(args[1], args.Contains("--reuse")));

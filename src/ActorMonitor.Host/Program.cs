@@ -11,6 +11,7 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        NativeHeap.LimitArenas();
         // Anything written through Console.Out (Akka's fallback logger during start-up and
         // shutdown among it) goes to standard error; data goes to the raw standard output.
         DataOut = Console.OpenStandardOutput();
