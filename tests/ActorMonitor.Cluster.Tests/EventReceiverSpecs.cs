@@ -61,6 +61,26 @@ public class EventReceiverSpecs : TestKit
     }
 
     [Fact]
+    public void A_delivery_unanswered_past_the_stuck_limit_is_sent_again_and_counted_once()
+    {
+        var receiver = Sys.ActorOf(EventReceiverActor.Props(_tasks.Ref, _workers.Ref, _index.Ref, _keeper.Ref, () => 0, () => 5000,
+            CheckpointSettings.Default with { Interval = TimeSpan.FromMilliseconds(100), StuckAfter = TimeSpan.FromMilliseconds(500) }, ReceiverCheckpoint.Empty));
+        var body = """{"hostname": "gen1@h", "uuid": "a", "name": "t.add", "timestamp": 10, "clock": 1, "type": "task-sent"}""";
+        receiver.Tell(new IngestMessage(5, "task.sent", TestEvents.Message(body)));
+        var lost = _tasks.ExpectMsg<ApplyTaskEvent>(); // never answered: lost on the way
+        var again = _tasks.ExpectMsg<ApplyTaskEvent>(TimeSpan.FromSeconds(5));
+        Assert.Equal(("a", lost.Event.Id), (again.Uuid, again.Event.Id));
+        Assert.NotEqual(lost.DeliveryId, again.DeliveryId);
+        _tasks.Reply(new EventsApplied(again.DeliveryId));
+        Assert.Equal(5, ExpectMsg<MessageApplied>().DeliveryId);
+        _tasks.Send(receiver, new EventsApplied(lost.DeliveryId)); // a late answer to the first send changes nothing
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        receiver.Tell(GetReceiverStats.Instance);
+        var stats = FishForMessage<ReceiverStats>(_ => true);
+        Assert.Equal((1L, 1L), (stats.AcceptedEvents, stats.Messages));
+    }
+
+    [Fact]
     public void Events_an_entity_already_applied_are_not_indexed_or_counted_again()
     {
         var body = """[{"hostname": "w1@h", "uuid": "a", "timestamp": 11, "clock": 3, "type": "task-started"}, {"hostname": "w1@h", "uuid": "b", "timestamp": 11, "clock": 4, "type": "task-started"}]""";

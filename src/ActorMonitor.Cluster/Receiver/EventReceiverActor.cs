@@ -25,6 +25,13 @@ public sealed record CheckpointSettings(string NodeName, TimeSpan Interval, int 
 
     /// <summary>After a node was lost, deliveries still unanswered this long are sent again.</summary>
     public TimeSpan ResendAfter { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// At any time, a delivery unanswered this long is sent again: a send lost on the way (to a
+    /// shard whose home moved after the resend window closed) would otherwise hold its message,
+    /// and every ack after it, for ever. Entities skip events they hold, so a resend is harmless.
+    /// </summary>
+    public TimeSpan StuckAfter { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -212,7 +219,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                 OnApplied(a);
                 break;
             case Tick:
-                if (DateTime.UtcNow < _resendUntil) ResendOverdue();
+                ResendOverdue(DateTime.UtcNow < _resendUntil ? _settings.ResendAfter : _settings.StuckAfter);
                 if (_undurable.Count > 0 || _checkpointWaiters.Count > 0) StartCheckpoint();
                 break;
             case CheckpointCommitted c when _cut?.Id == c.Id:
@@ -393,10 +400,14 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         _resendUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);
     }
 
-    private void ResendOverdue()
+    private void ResendOverdue(TimeSpan after)
     {
-        var overdue = DateTime.UtcNow - _settings.ResendAfter;
-        foreach (var p in _inFlight.Values.Where(p => p.SentAt < overdue).ToList()) Resend(p);
+        var overdue = DateTime.UtcNow - after;
+        var stuck = _inFlight.Values.Where(p => p.SentAt < overdue).ToList();
+        if (stuck.Count == 0) return;
+        if (after == _settings.StuckAfter)
+            _log.Warning("{0} deliveries unanswered for {1} s: sending them to their entities again", stuck.Count, after.TotalSeconds);
+        foreach (var p in stuck) Resend(p);
     }
 
     private Address KeeperAddress(IActorRef keeper) => keeper.Path.Address.HasGlobalScope ? keeper.Path.Address : _selfAddress;
