@@ -89,6 +89,16 @@ public class ClientClusterSpecs(MonitorAndClient cluster, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task The_client_runs_no_live_feed_and_does_not_hold_the_monitors_stream_back()
+    {
+        await Eventually(() => MemberAt(cluster.NodeSystem, cluster.ClientAddress)?.Status == MemberStatus.Up,
+            "the monitor sees the client Up");
+        // Only monitor members publish live batches: a stream on the monitor does not wait to hear the client.
+        Assert.True(await cluster.Node.Live.EveryMemberReachesAsync(Timeout, CancellationToken.None),
+            "every monitor member's live batches reach the monitor node");
+    }
+
+    [Fact]
     public async Task The_client_hosts_no_shards()
     {
         // Entities are asked through the client's proxies first, so the coordinator knows of them.

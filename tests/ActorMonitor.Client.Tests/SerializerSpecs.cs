@@ -3,6 +3,7 @@ using System.Text.Json;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster;
 using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Serialization;
@@ -92,6 +93,7 @@ public class SerializerSpecs
                 new CheckpointFailed(29, "node akka.tcp://actormonitor@127.0.0.1:4054 did not answer within 10 s"),
                 CheckpointNow.Instance,
                 CheckpointDone.Instance,
+                new FeedPresence("akka.tcp://actormonitor@127.0.0.1:4054"),
             ];
             foreach (var message in messages) AssertRoundTrip<MonitorSerializer>(system, message);
         }

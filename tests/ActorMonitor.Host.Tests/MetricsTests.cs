@@ -188,7 +188,13 @@ public sealed class MetricsTests(RabbitBroker broker, PostgresServer postgres, I
                 while (await reader.ReadLineAsync(ct) is { } line)
                 {
                     if (line.StartsWith("event: ")) name = line[7..];
-                    else if (line.StartsWith("data: ") && name == "hello") connected.TrySetResult();
+                    else if (line.StartsWith("data: ") && name == "hello")
+                    {
+                        // Sent once both nodes' batches are known to reach this one: nothing after it is missed.
+                        using var hello = JsonDocument.Parse(line[6..]);
+                        Assert.True(hello.RootElement.GetProperty("complete").GetBoolean(), $"hello {line[6..]}: every member's batches reach {node.Url}");
+                        connected.TrySetResult();
+                    }
                     else if (line.StartsWith("data: ") && name == "update")
                     {
                         using var batch = JsonDocument.Parse(line[6..]);

@@ -1,6 +1,7 @@
 using System.Runtime.Serialization;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Client;
+using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
@@ -12,7 +13,7 @@ namespace ActorMonitor.Cluster.Serialization;
 
 /// <summary>
 /// The wire format of what monitor nodes tell each other: events for entities on other nodes,
-/// their acknowledgements, and the cluster-wide checkpoint. Binary: every event crosses the
+/// their acknowledgements, the cluster-wide checkpoint, and the live feed's presence. Binary: every event crosses the
 /// network once when the receiver and the entity live on different nodes.
 /// </summary>
 public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
@@ -30,6 +31,7 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         CheckpointFailed => "cf",
         CheckpointNow => "cn",
         CheckpointDone => "cd",
+        FeedPresence => "fp",
         _ => throw new ArgumentException($"cannot serialize {o.GetType()}"),
     };
 
@@ -84,6 +86,9 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
                 break;
             case CheckpointNow or CheckpointDone:
                 break;
+            case FeedPresence m:
+                w.Write(m.Node);
+                break;
             default:
                 throw new ArgumentException($"cannot serialize {obj.GetType()}");
         }
@@ -102,6 +107,7 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         "cf" => new CheckpointFailed(r.ReadInt64(), r.ReadString()),
         "cn" => CheckpointNow.Instance,
         "cd" => CheckpointDone.Instance,
+        "fp" => new FeedPresence(r.ReadString()),
         _ => throw new SerializationException($"unknown manifest '{manifest}'"),
     });
 

@@ -21,6 +21,9 @@ namespace ActorMonitor.Host.Http;
 /// </summary>
 public static class DashboardApi
 {
+    /// <summary>How long a new stream waits for every member's batches to reach this node before its hello.</summary>
+    private static readonly TimeSpan HelloWait = TimeSpan.FromSeconds(5);
+
     private static readonly Dictionary<string, string> Types = new(StringComparer.Ordinal)
     {
         [".html"] = "text/html; charset=utf-8",
@@ -61,7 +64,13 @@ public static class DashboardApi
             var stopping = http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
             var ct = linked.Token;
-            await WriteEventAsync(response, "hello", $"{{\"node\":{JsonSerializer.Serialize(node.Settings.NodeName)}}}", ct);
+            // Hello once every monitor member's batches reach this node (pub-sub spreads a new
+            // node's subscription by gossip), so the stream misses nothing applied after it.
+            // "complete": false says a member was not heard within the wait.
+            bool complete;
+            try { complete = await node.Live.EveryMemberReachesAsync(HelloWait, ct); }
+            catch (OperationCanceledException) { return; }
+            await WriteEventAsync(response, "hello", $"{{\"node\":{JsonSerializer.Serialize(node.Settings.NodeName)},\"complete\":{(complete ? "true" : "false")}}}", ct);
             try
             {
                 while (!ct.IsCancellationRequested)
