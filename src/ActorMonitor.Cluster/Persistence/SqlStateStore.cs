@@ -155,7 +155,7 @@ public sealed class SqlStateStore : IStateStore
     /// SQLite only: a trigram index of the four search texts (FTS5, case-sensitive as instr is),
     /// so a text search looks up the tasks whose text holds it instead of reading a million texts
     /// (a phrase of trigrams is a substring; the query keeps its instr test all the same).
-    /// The commit keeps it, a few statements per batch (<see cref="IndexTexts"/>), not row triggers:
+    /// The commit keeps it, a few statements per batch (<see cref="UnindexChangedTexts"/>, <see cref="IndexTexts"/>), not row triggers:
     /// measured on 200,000 new tasks, per-row trigger inserts cost three times the rest of the write
     /// (FTS5 writes its pending terms out at every statement that touches it). Deleting a task is
     /// rare enough for a trigger. Returns whether the index is new (its rows are indexed later).
@@ -244,7 +244,12 @@ public sealed class SqlStateStore : IStateStore
             if (_postgres)
                 for (var i = 0; i < commit.Tasks.Count; i += RowsPerStatement)
                     UpsertTasks(c, tx, commit.Tasks, i, Math.Min(RowsPerStatement, commit.Tasks.Count - i));
-            else IndexTexts(c, tx, commit.Tasks, stored, () => UpsertTasksOneByOne(c, tx, commit.Tasks));
+            else
+            {
+                var reindex = UnindexChangedTexts(c, tx, commit.Tasks, stored);
+                UpsertTasksOneByOne(c, tx, commit.Tasks);
+                IndexTexts(c, tx, reindex);
+            }
             foreach (var w in commit.Workers)
                 Execute(c, tx, """
                     INSERT INTO am_workers (hostname, event_count, data) VALUES (@h, @e, @d)
@@ -309,13 +314,13 @@ public sealed class SqlStateStore : IStateStore
     }
 
     /// <summary>
-    /// Keeps the trigram index in step with a commit's upserts: the texts of a stored task that
-    /// change are taken out of the index before the upsert (FTS5 needs the old values, which the
-    /// row holds until then), and every new or changed row is indexed from the table after it,
-    /// one statement per 500 rows. Texts change rarely after a task is first written (args on
+    /// The first half of keeping the trigram index in step with a commit's upserts: the texts of a
+    /// stored task that change are taken out of the index before the upsert (FTS5 needs the old
+    /// values, which the row holds until then). Returns the rows to index after the upsert: the
+    /// new ones and the changed ones. Texts change rarely after a task is first written (args on
     /// task-received, a result or exception at the end), so most upserts leave the index alone.
     /// </summary>
-    private static void IndexTexts(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, Dictionary<string, StoredTask> stored, Action upsert)
+    private static List<string> UnindexChangedTexts(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, Dictionary<string, StoredTask> stored)
     {
         var changed = new List<string>();
         var reindex = new List<string>();
@@ -328,19 +333,23 @@ public sealed class SqlStateStore : IStateStore
                 reindex.Add(row.Uuid);
             }
         }
-        ForChunks(changed, $"INSERT INTO am_task_texts (am_task_texts, rowid, {TextColumns}) SELECT 'delete', rowid, {TextColumns} FROM am_tasks WHERE uuid IN");
-        upsert();
-        ForChunks(reindex, $"INSERT INTO am_task_texts (rowid, {TextColumns}) SELECT rowid, {TextColumns} FROM am_tasks WHERE uuid IN");
+        ForChunks(c, tx, changed, $"INSERT INTO am_task_texts (am_task_texts, rowid, {TextColumns}) SELECT 'delete', rowid, {TextColumns} FROM am_tasks WHERE uuid IN");
+        return reindex;
+    }
 
-        void ForChunks(List<string> uuids, string sql)
+    /// <summary>The second half: indexes the given rows from the table, as the upsert left them.</summary>
+    private static void IndexTexts(DbConnection c, DbTransaction tx, List<string> uuids) =>
+        ForChunks(c, tx, uuids, $"INSERT INTO am_task_texts (rowid, {TextColumns}) SELECT rowid, {TextColumns} FROM am_tasks WHERE uuid IN");
+
+    /// <summary>Runs <paramref name="sql"/>, which ends in IN, once per 500 keys.</summary>
+    private static void ForChunks(DbConnection c, DbTransaction tx, List<string> uuids, string sql)
+    {
+        foreach (var chunk in uuids.Chunk(500))
         {
-            foreach (var chunk in uuids.Chunk(500))
-            {
-                using var cmd = c.CreateCommand();
-                cmd.Transaction = tx;
-                cmd.CommandText = $"{sql} ({Keys(cmd, chunk)})";
-                cmd.ExecuteNonQuery();
-            }
+            using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = $"{sql} ({Keys(cmd, chunk)})";
+            cmd.ExecuteNonQuery();
         }
     }
 
