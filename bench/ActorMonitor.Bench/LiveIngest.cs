@@ -156,7 +156,10 @@ public static class LiveIngest
             await run;
             var stats = await node.Queries.ReceiverStatsAsync();
             if (stats.AcceptedEvents != events) throw new InvalidOperationException($"applied {stats.AcceptedEvents} events, expected {events}");
-            return new BenchResult(events, elapsed, shares);
+            // How busy the write path was: rows written and the time inside the store's commits.
+            var keeper = await node.Queries.KeeperStatsAsync();
+            return new BenchResult(events, elapsed,
+                $"{shares} commits={keeper.Commits} rows_written={keeper.RowsWritten} commit_s={keeper.CommitTime.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}");
         }
         finally
         {

@@ -82,10 +82,13 @@ public sealed record KeeperStats(
 {
     /// <summary>The last write or load failed and none has succeeded since.</summary>
     public bool StoreFailing { get; init; }
+
+    /// <summary>Time spent in the store's successful commits (one at a time): against the node's uptime, how busy the write path is.</summary>
+    public TimeSpan CommitTime { get; init; }
 }
 
 internal sealed record CommitDone(IReadOnlyList<(EntityRow Row, long Seq)> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters,
-    IReadOnlyList<ReceiverRow> Receivers);
+    IReadOnlyList<ReceiverRow> Receivers, TimeSpan Took = default);
 
 internal sealed record CommitError(Exception Cause, IReadOnlyList<EntityRow> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters);
 

@@ -59,6 +59,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private long _cycleIds;
     private int _failureStreak, _loadFailureStreak;
     private long _commits, _rowsWritten, _failedCommits, _passivations, _rowsLoaded, _loadsMissed;
+    private TimeSpan _commitTime;
     private string? _lastError;
 
     public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes)
@@ -131,7 +132,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
                 break;
             case GetKeeperStats:
                 Sender.Tell(new KeeperStats(_tasks.Count, _workers.Count, _dirty.Count, _commits, _rowsWritten,
-                    _failedCommits, _passivations, _rowsLoaded, _loadsMissed, _lastError) { StoreFailing = _failureStreak > 0 || _loadFailureStreak > 0 });
+                    _failedCommits, _passivations, _rowsLoaded, _loadsMissed, _lastError) { StoreFailing = _failureStreak > 0 || _loadFailureStreak > 0, CommitTime = _commitTime });
                 break;
             default:
                 Unhandled(message);
@@ -265,8 +266,14 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             self.Tell(new CommitDone(held, savers, waiters, []));
             return;
         }
-        Task.Run(() => _store.Commit(commit)).ContinueWith(t => self.Tell(t.IsCompletedSuccessfully
-            ? new CommitDone(held, savers, waiters, commit.Receivers)
+        var took = new System.Diagnostics.Stopwatch();
+        Task.Run(() =>
+        {
+            took.Start();
+            _store.Commit(commit);
+            took.Stop();
+        }).ContinueWith(t => self.Tell(t.IsCompletedSuccessfully
+            ? new CommitDone(held, savers, waiters, commit.Receivers, took.Elapsed)
             : new CommitError(t.Exception!.GetBaseException(), rows, savers, waiters)));
     }
 
@@ -285,6 +292,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         _failureStreak = 0;
         _commits++;
         _rowsWritten += m.Rows.Count;
+        _commitTime += m.Took;
         foreach (var (row, seq) in m.Rows)
         {
             // Only forget a row if no newer one arrived (from a stopping entity) while committing.

@@ -65,6 +65,7 @@ public static class HttpEndpoint
                 {
                     journal = node.Settings.Journal.ToString(), live_tasks = keeper.LiveTasks, live_workers = keeper.LiveWorkers,
                     dirty = keeper.Dirty, commits = keeper.Commits, rows_written = keeper.RowsWritten,
+                    commit_seconds = Math.Round(keeper.CommitTime.TotalSeconds, 3),
                     failed_commits = keeper.FailedCommits, passivations = keeper.Passivations, rows_loaded = keeper.RowsLoaded,
                     failing = keeper.StoreFailing, last_error = keeper.LastError,
                 },
