@@ -266,14 +266,13 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             self.Tell(new CommitDone(held, savers, waiters, []));
             return;
         }
-        var took = new System.Diagnostics.Stopwatch();
         Task.Run(() =>
         {
-            took.Start();
+            var took = System.Diagnostics.Stopwatch.StartNew();
             _store.Commit(commit);
-            took.Stop();
+            return took.Elapsed;
         }).ContinueWith(t => self.Tell(t.IsCompletedSuccessfully
-            ? new CommitDone(held, savers, waiters, commit.Receivers, took.Elapsed)
+            ? new CommitDone(held, savers, waiters, commit.Receivers, t.Result)
             : new CommitError(t.Exception!.GetBaseException(), rows, savers, waiters)));
     }
 
