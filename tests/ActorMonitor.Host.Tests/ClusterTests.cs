@@ -56,7 +56,25 @@ public sealed class ClusterTests(RabbitBroker broker, PostgresServer postgres, I
             await nodes[0]!.WaitUntilAsync(async () => await UpMembersAsync(nodes[0]!) == 2, TimeSpan.FromSeconds(60), "node-2 to be downed and removed");
             Log("node-2 removed by the survivors");
 
-            await nodes[0]!.WaitUntilAsync(async () => await StateMessagesAsync(nodes[0]!) >= total, TimeSpan.FromSeconds(120), "every message durable");
+            try
+            {
+                await nodes[0]!.WaitUntilAsync(async () => await StateMessagesAsync(nodes[0]!) >= total, TimeSpan.FromSeconds(120), "every message durable");
+            }
+            catch (TimeoutException)
+            {
+                // Say where it stands on each survivor: which one holds messages back, and why.
+                foreach (var (n, name) in new[] { (nodes[0]!, "node-1"), (nodes[2]!, "node-3") })
+                {
+                    try
+                    {
+                        using var stats = await n.StatsAsync();
+                        output.WriteLine($"{name} stats: {stats.RootElement}");
+                    }
+                    catch (Exception ex) { output.WriteLine($"{name} stats: {ex.Message}"); }
+                    output.WriteLine($"{name} log:\n{LiveNode.Tail(n.Process.Stderr, 12000)}");
+                }
+                throw;
+            }
             Log("every message durable on the two survivors");
             foreach (var n in new[] { nodes[0]!, nodes[2]! })
             {

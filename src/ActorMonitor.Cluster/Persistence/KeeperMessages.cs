@@ -88,9 +88,10 @@ public sealed record KeeperStats(
 }
 
 internal sealed record CommitDone(IReadOnlyList<(EntityRow Row, long Seq)> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters,
-    IReadOnlyList<ReceiverRow> Receivers, TimeSpan Took = default);
+    TimeSpan Took = default);
 
-internal sealed record CommitError(Exception Cause, IReadOnlyList<EntityRow> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters);
+internal sealed record CommitError(Exception Cause, IReadOnlyList<EntityRow> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters,
+    IReadOnlyList<ReceiverRow> Receivers);
 
 internal sealed record LoadsDone(EntityKind Kind, IReadOnlyList<(IActorRef Entity, string Id)> Requests, IReadOnlyDictionary<string, byte[]>? Rows, Exception? Error);
 

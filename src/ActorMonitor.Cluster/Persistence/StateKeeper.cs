@@ -33,6 +33,11 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         public List<(EntityKind Kind, string Id)> Members { get; } = [];
         public List<IActorRef> Savers { get; } = [];
         public List<(IActorRef, long)> Waiters { get; } = [];
+
+        // Receiver counters that asked for this cycle: they cover only what its rows hold. A
+        // receiver's row says which messages are durable (other nodes and a restart skip their
+        // redeliveries), so it must never be written by a cycle that started before it came.
+        public List<ReceiverRow> Receivers { get; } = [];
     }
 
     private readonly IStateStore _store;
@@ -51,7 +56,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private readonly List<IActorRef> _savers = []; // entities waiting for RowSaved
     private readonly List<(IActorRef, long)> _waiters = [];
     private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
-    // Counters of this node's receiver, written with the next commit (the newest one wins).
+    // Counters of this node's receiver, written by the next cycle to start (the newest one wins).
     private readonly Dictionary<string, ReceiverRow> _receiverRows = new(StringComparer.Ordinal);
     private readonly Dictionary<EntityKind, List<(IActorRef, string)>> _loadQueue = new() { [EntityKind.Task] = [], [EntityKind.Worker] = [] };
     private readonly HashSet<EntityKind> _loading = [];
@@ -218,6 +223,8 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         _waiters.Clear();
         cycle.Savers.AddRange(_savers);
         _savers.Clear();
+        cycle.Receivers.AddRange(_receiverRows.Values);
+        _receiverRows.Clear();
         foreach (var key in _dirty)
         {
             if (!Tracker(key.Kind).TryGet(key.Id, out var live)) continue;
@@ -257,13 +264,13 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         var commit = new StoreCommit(
             rows.Where(r => r.Task is not null).Select(r => r.Task!).ToList(),
             rows.Where(r => r.Worker is not null).Select(r => r.Worker!).ToList(),
-            newTypes) { Receivers = _receiverRows.Values.ToList() };
+            newTypes) { Receivers = cycle.Receivers.ToList() };
         var self = Self;
         var savers = cycle.Savers.ToList();
         var waiters = cycle.Waiters.ToList();
         if (commit.Count == 0 && newTypes.Count == 0)
         {
-            self.Tell(new CommitDone(held, savers, waiters, []));
+            self.Tell(new CommitDone(held, savers, waiters));
             return;
         }
         Task.Run(() =>
@@ -272,8 +279,8 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             _store.Commit(commit);
             return took.Elapsed;
         }).ContinueWith(t => self.Tell(t.IsCompletedSuccessfully
-            ? new CommitDone(held, savers, waiters, commit.Receivers, t.Result)
-            : new CommitError(t.Exception!.GetBaseException(), rows, savers, waiters)));
+            ? new CommitDone(held, savers, waiters, t.Result)
+            : new CommitError(t.Exception!.GetBaseException(), rows, savers, waiters, commit.Receivers)));
     }
 
     private void EndCycle()
@@ -298,8 +305,6 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             if (_unsaved.TryGetValue((row.Kind, row.Id), out var current) && current.Seq == seq) _unsaved.Remove((row.Kind, row.Id));
             _knownTypes.UnionWith(row.TaskNames);
         }
-        foreach (var r in m.Receivers)
-            if (_receiverRows.TryGetValue(r.NodeName, out var current) && ReferenceEquals(current, r)) _receiverRows.Remove(r.NodeName);
         foreach (var saver in m.Savers) saver.Tell(RowSaved.Instance);
         foreach (var (replyTo, id) in m.Waiters) replyTo.Tell(new CheckpointCommitted(id));
         Evict(EntityKind.Task);
@@ -321,6 +326,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
                 m.Rows.Count, _store.Target, m.Cause.Message, delay.TotalSeconds, _failureStreak);
         // The rows stay in _unsaved; the savers and waiters are answered by the next successful cycle.
         _savers.InsertRange(0, m.Savers);
+        foreach (var r in m.Receivers) _receiverRows.TryAdd(r.NodeName, r); // unless a newer one came meanwhile
         foreach (var (replyTo, id) in m.Waiters) replyTo.Tell(new CheckpointFailed(id, m.Cause.Message));
         Timers.StartSingleTimer("retry", RetryCycle.Instance, delay);
     }
