@@ -16,6 +16,8 @@ using ActorMonitor.Bench;
 //     at 10/50/100% and latency of queries for tasks passivated long ago (see MemoryBench)
 //   query [--reuse] - a large capture streamed through a node on SQLite, then the latency of pages of 50
 //     through the HTTP query API and the read side's freshness on the live node (see QueryBench)
+//   store / store-read - the store's write path alone: the capture's tasks committed to SQLite in
+//     batches of 4,000, marked new or looked up first, rows/s (see StoreCommitBench)
 // The node's own set-up: two malloc arenas (see NativeHeap).
 Console.Error.WriteLine($"malloc arenas capped at two: {ActorMonitor.Host.NativeHeap.LimitArenas()}");
 if (args.Length >= 2 && args[0] == "query")
@@ -42,6 +44,7 @@ var result = args[0] switch
     "inline" => Modes.Inline(lines),
     "replay" => await Modes.ReplayAsync(bytes),
     "bare" => await Modes.BareAsync(lines),
+    "store" or "store-read" => StoreCommitBench.Run(args[0], lines),
     "live" or "live-bare" or "live-sqlite" or "live-postgres" or "live-cluster1" or "live-cluster2" or "live-cluster3" => await LiveIngest.RunAsync(args[0], args[2], bytes),
     _ => throw new ArgumentException("unknown mode " + args[0]),
 };

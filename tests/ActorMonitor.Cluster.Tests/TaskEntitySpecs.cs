@@ -75,6 +75,29 @@ public class TaskEntitySpecs : TestKit
     }
 
     [Fact]
+    public void Only_the_first_row_of_a_task_the_store_never_held_is_marked_new()
+    {
+        var keeper = CreateTestProbe();
+        var task = Entity("u5", CreateTestProbe().Ref, keeper); // loaded as absent
+        task.Tell(new ApplyTaskEvent("u5", 1, TestEvents.Task("task-received", "u5", 10)));
+        ExpectMsg<EventsApplied>();
+        task.Tell(new CollectRow(1), keeper.Ref);
+        Assert.True(keeper.FishForMessage<EntityRow>(_ => true).Task!.New);
+        task.Tell(new ApplyTaskEvent("u5", 2, TestEvents.Task("task-started", "u5", 11)));
+        ExpectMsg<EventsApplied>();
+        task.Tell(new CollectRow(2), keeper.Ref);
+        Assert.False(keeper.FishForMessage<EntityRow>(_ => true).Task!.New); // the first may be stored now
+
+        var record = new TaskRecord("u6");
+        record.Apply(TestEvents.Task("task-received", "u6", 10), 1);
+        var stored = Entity("u6", CreateTestProbe().Ref, keeper, record.ToRow());
+        stored.Tell(new ApplyTaskEvent("u6", 3, TestEvents.Task("task-started", "u6", 11)));
+        ExpectMsg<EventsApplied>();
+        stored.Tell(new CollectRow(3), keeper.Ref);
+        Assert.False(keeper.FishForMessage<EntityRow>(_ => true).Task!.New);
+    }
+
+    [Fact]
     public void A_dirty_entity_told_to_stop_saves_its_row_first()
     {
         var keeper = CreateTestProbe();

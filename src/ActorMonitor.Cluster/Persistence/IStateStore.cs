@@ -30,6 +30,12 @@ public sealed record TaskRow(
 {
     /// <summary>Celery's State holds the task once an event for it was applied (a row can exist for a parent only adopted).</summary>
     public bool Exists => EventCount > 0;
+
+    /// <summary>
+    /// No row existed when the task's entity started and none of its rows was collected since:
+    /// the store has nothing of it to read before writing this one (most rows of a busy cluster).
+    /// </summary>
+    public bool New { get; init; }
 }
 
 public sealed record WorkerRow(string Hostname, byte[] Data, long EventCount);

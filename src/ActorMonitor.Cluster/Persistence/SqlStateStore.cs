@@ -277,13 +277,14 @@ public sealed class SqlStateStore : IStateStore
     private sealed record StoredTask(bool Exists, (string State, string Name, string Worker) Key, string?[] Texts);
 
     /// <summary>
-    /// The stored rows of the tasks a commit writes, read in its transaction (primary-key lookups).
-    /// Every task is written by the one entity that owns it, so no other commit moves it meanwhile.
+    /// The stored rows of the tasks a commit writes, read in its transaction (primary-key lookups),
+    /// but for new tasks, which have none. Every task is written by the one entity that owns it,
+    /// so no other commit moves it meanwhile.
     /// </summary>
     private static Dictionary<string, StoredTask> ReadStored(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, bool withTexts)
     {
         var stored = new Dictionary<string, StoredTask>(rows.Count, StringComparer.Ordinal);
-        foreach (var chunk in rows.Select(r => r.Uuid).Chunk(500))
+        foreach (var chunk in rows.Where(r => !r.New).Select(r => r.Uuid).Chunk(500))
         {
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
@@ -317,38 +318,42 @@ public sealed class SqlStateStore : IStateStore
     /// The first half of keeping the trigram index in step with a commit's upserts: the texts of a
     /// stored task that change are taken out of the index before the upsert (FTS5 needs the old
     /// values, which the row holds until then). Returns the rows to index after the upsert: the
-    /// new ones and the changed ones. Texts change rarely after a task is first written (args on
-    /// task-received, a result or exception at the end), so most upserts leave the index alone.
+    /// changed ones, then the new ones in the order the upsert inserts them. Texts change rarely
+    /// after a task is first written (args on task-received, a result or exception at the end),
+    /// so most upserts leave the index alone.
     /// </summary>
     private static List<string> UnindexChangedTexts(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, Dictionary<string, StoredTask> stored)
     {
         var changed = new List<string>();
-        var reindex = new List<string>();
+        var fresh = new List<string>();
         foreach (var row in rows)
         {
-            if (!stored.TryGetValue(row.Uuid, out var before)) reindex.Add(row.Uuid);
+            if (!stored.TryGetValue(row.Uuid, out var before)) fresh.Add(row.Uuid);
             else if (before.Texts[0] != row.Args || before.Texts[1] != row.Kwargs || before.Texts[2] != row.Result || before.Texts[3] != row.Exception)
-            {
                 changed.Add(row.Uuid);
-                reindex.Add(row.Uuid);
-            }
         }
-        ForChunks(c, tx, changed, $"INSERT INTO am_task_texts (am_task_texts, rowid, {TextColumns}) SELECT 'delete', rowid, {TextColumns} FROM am_tasks WHERE uuid IN");
-        return reindex;
+        ForChunks(c, tx, changed, $"INSERT INTO am_task_texts (am_task_texts, rowid, {TextColumns}) SELECT 'delete', rowid, {TextColumns} FROM am_tasks WHERE uuid IN", "ORDER BY rowid");
+        return [.. changed, .. fresh];
     }
 
-    /// <summary>The second half: indexes the given rows from the table, as the upsert left them.</summary>
+    /// <summary>
+    /// The second half: indexes the given rows from the table, as the upsert left them, in rowid
+    /// order. FTS5 writes its pending terms out as a new segment whenever a rowid is not above the
+    /// last one: fed in uuid order it wrote a segment every few rows, and merged them. The changed
+    /// rows come first (older rowids), then the new ones, whose rowids ascend in the order they
+    /// were inserted.
+    /// </summary>
     private static void IndexTexts(DbConnection c, DbTransaction tx, List<string> uuids) =>
-        ForChunks(c, tx, uuids, $"INSERT INTO am_task_texts (rowid, {TextColumns}) SELECT rowid, {TextColumns} FROM am_tasks WHERE uuid IN");
+        ForChunks(c, tx, uuids, $"INSERT INTO am_task_texts (rowid, {TextColumns}) SELECT rowid, {TextColumns} FROM am_tasks WHERE uuid IN", "ORDER BY rowid");
 
     /// <summary>Runs <paramref name="sql"/>, which ends in IN, once per 500 keys.</summary>
-    private static void ForChunks(DbConnection c, DbTransaction tx, List<string> uuids, string sql)
+    private static void ForChunks(DbConnection c, DbTransaction tx, List<string> uuids, string sql, string tail = "")
     {
         foreach (var chunk in uuids.Chunk(500))
         {
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = $"{sql} ({Keys(cmd, chunk)})";
+            cmd.CommandText = $"{sql} ({Keys(cmd, chunk)}) {tail}";
             cmd.ExecuteNonQuery();
         }
     }

@@ -14,6 +14,8 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
     private readonly EntityKind _kind;
     private readonly IActorRef _keeper;
     private bool _dirty, _stopping;
+    // Loaded as absent, and no row handed over since: the next row is the task's first.
+    private bool _neverStored;
 
     protected StoredEntity(EntityKind kind, string id, IActorRef keeper)
     {
@@ -51,6 +53,7 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
             if (message is RowLoaded loaded)
             {
                 Record = loaded.Data is null ? NewRecord() : FromRow(loaded.Data);
+                _neverStored = loaded.Data is null;
                 Loaded(Record);
                 Stash.UnstashAll();
             }
@@ -61,7 +64,7 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
         switch (message)
         {
             case CollectRow c:
-                Sender.Tell(ToRow(Record, c.CycleId));
+                Sender.Tell(HandOver(c.CycleId));
                 _dirty = false;
                 break;
             case PassivateEntity:
@@ -108,6 +111,14 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
             return;
         }
         _dirty = false;
-        _keeper.Tell(new SaveAndStop(ToRow(Record!, 0)));
+        _keeper.Tell(new SaveAndStop(HandOver(0)));
+    }
+
+    private EntityRow HandOver(long cycleId)
+    {
+        var row = ToRow(Record!, cycleId);
+        if (_neverStored && row.Task is { } task) row = row with { Task = task with { New = true } };
+        _neverStored = false;
+        return row;
     }
 }
