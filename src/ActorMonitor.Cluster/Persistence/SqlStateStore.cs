@@ -332,28 +332,31 @@ public sealed class SqlStateStore : IStateStore
             else if (before.Texts[0] != row.Args || before.Texts[1] != row.Kwargs || before.Texts[2] != row.Result || before.Texts[3] != row.Exception)
                 changed.Add(row.Uuid);
         }
-        ForChunks(c, tx, changed, $"INSERT INTO am_task_texts (am_task_texts, rowid, {TextColumns}) SELECT 'delete', rowid, {TextColumns} FROM am_tasks WHERE uuid IN", "ORDER BY rowid");
+        FeedTextIndex(c, tx, changed, $"INSERT INTO am_task_texts (am_task_texts, rowid, {TextColumns}) SELECT 'delete', rowid, {TextColumns} FROM am_tasks");
         return [.. changed, .. fresh];
     }
 
     /// <summary>
-    /// The second half: indexes the given rows from the table, as the upsert left them, in rowid
-    /// order. FTS5 writes its pending terms out as a new segment whenever a rowid is not above the
-    /// last one: fed in uuid order it wrote a segment every few rows, and merged them. The changed
-    /// rows come first (older rowids), then the new ones, whose rowids ascend in the order they
-    /// were inserted.
+    /// The second half: indexes the given rows from the table, as the upsert left them. The
+    /// changed rows come first (older rowids), then the new ones, whose rowids ascend in the order
+    /// they were inserted.
     /// </summary>
     private static void IndexTexts(DbConnection c, DbTransaction tx, List<string> uuids) =>
-        ForChunks(c, tx, uuids, $"INSERT INTO am_task_texts (rowid, {TextColumns}) SELECT rowid, {TextColumns} FROM am_tasks WHERE uuid IN", "ORDER BY rowid");
+        FeedTextIndex(c, tx, uuids, $"INSERT INTO am_task_texts (rowid, {TextColumns}) SELECT rowid, {TextColumns} FROM am_tasks");
 
-    /// <summary>Runs <paramref name="sql"/>, which ends in IN, once per 500 keys.</summary>
-    private static void ForChunks(DbConnection c, DbTransaction tx, List<string> uuids, string sql, string tail = "")
+    /// <summary>
+    /// Runs <paramref name="insert"/>, an insert into the trigram index selecting from am_tasks,
+    /// for the given tasks, 500 at a time, in rowid order: FTS5 writes its pending terms out as a
+    /// new segment whenever a rowid is not above the last one, and fed in uuid order it wrote a
+    /// segment every few rows, and merged them.
+    /// </summary>
+    private static void FeedTextIndex(DbConnection c, DbTransaction tx, List<string> uuids, string insert)
     {
         foreach (var chunk in uuids.Chunk(500))
         {
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = $"{sql} ({Keys(cmd, chunk)}) {tail}";
+            cmd.CommandText = $"{insert} WHERE uuid IN ({Keys(cmd, chunk)}) ORDER BY rowid";
             cmd.ExecuteNonQuery();
         }
     }
