@@ -8,6 +8,8 @@ from celery import chain, group
 
 from e2e_tasks import add, app, fail, progress, rejecting, retrying, slow
 
+WORKERS = ["w1@e2e", "w2@e2e"]
+
 
 def main():
     sent = []
@@ -22,7 +24,16 @@ def main():
     sent.append(add.apply_async((4, 4), expires=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)))
     # revoked by id before it arrives: discarded on receipt with a task-revoked
     revoked_id = "revoke-me-" + uuid.uuid4().hex[:8]
-    app.control.revoke(revoked_id)
+    # The revoke is a broadcast on another queue than the task, so a worker could take the task
+    # first; wait until both workers confirm they hold the id as revoked.
+    confirmed = set()
+    for _ in range(20):
+        replies = app.control.revoke(revoked_id, reply=True, timeout=1.0, destination=WORKERS)
+        confirmed.update(name for reply in replies for name in reply)
+        if confirmed >= set(WORKERS):
+            break
+    else:
+        raise SystemExit("workers did not confirm the revoke: %r" % sorted(confirmed))
     sent.append(add.apply_async((5, 5), task_id=revoked_id))
     sent.append(chain(add.s(1, 2), add.s(3), add.s(4)).apply_async())
     sent.append(group(add.s(i, 10) for i in range(3)).apply_async())
