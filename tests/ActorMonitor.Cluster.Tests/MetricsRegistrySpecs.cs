@@ -18,6 +18,30 @@ public class MetricsRegistrySpecs : TestKit
         .ToDictionary(l => l[..l.LastIndexOf(' ')], l => double.Parse(l[(l.LastIndexOf(' ') + 1)..].Replace("+Inf", "Infinity"), System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
+    public void Series_are_kept_apart_by_every_label_and_written_in_label_order()
+    {
+        var r = new MetricsRegistry();
+        // Label values that a joined key could confuse ("a" + "bc" against "ab" + "c") stay apart.
+        r.Observe(Event("task-received", worker: "b@h", name: "ab"), 100);
+        r.Observe(Event("task-received", worker: "a@h", name: "c"), 100);
+        r.Observe(Event("task-received", worker: "a@h", name: "c"), 100);
+        r.Observe(Event("task-received", worker: "a@h", name: "bc"), 100);
+        var text = r.Render([]);
+        var lines = text.Split('\n').Where(l => l.StartsWith("flower_events_total{")).ToList();
+        Assert.Equal(
+        [
+            "flower_events_total{worker=\"a@h\",type=\"task-received\",task=\"bc\"} 1.0",
+            "flower_events_total{worker=\"a@h\",type=\"task-received\",task=\"c\"} 2.0",
+            "flower_events_total{worker=\"b@h\",type=\"task-received\",task=\"ab\"} 1.0",
+        ], lines);
+
+        // Forgetting a worker drops its series and its exporter label sets, not the others'.
+        Assert.True(r.Forget("a@h") > 0);
+        var left = Samples(r.Render([])).Keys.Where(k => k.StartsWith("celery_task_received_total{")).ToList();
+        Assert.Equal(["celery_task_received_total{name=\"ab\",hostname=\"b@h\",queue_name=\"celery\"}"], left);
+    }
+
+    [Fact]
     public void Counts_by_the_rules_of_flower_and_celery_exporter()
     {
         var r = new MetricsRegistry();

@@ -16,15 +16,31 @@ public static class RowFormat
 
     public static string? ReadNullable(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
 
+    // Rows are written by the thousand per checkpoint: each thread reuses one buffer, so a row
+    // costs its final array only (a fresh, growing stream per row was a large share of the
+    // node's allocations). A buffer that grew past MaxKeptBuffer is not kept.
+    private const int MaxKeptBuffer = 1 << 20;
+    [ThreadStatic] private static MemoryStream? _buffer;
+    [ThreadStatic] private static BinaryWriter? _writer;
+
     public static byte[] Write(Action<BinaryWriter> write)
     {
-        using var ms = new MemoryStream(1024);
-        using (var w = new BinaryWriter(ms))
+        var ms = _buffer ?? new MemoryStream(1024);
+        var w = _writer ?? new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true);
+        _buffer = null; // a row written inside another row's callback gets its own buffer
+        _writer = null;
+        try
         {
+            ms.SetLength(0);
             w.Write(Version);
             write(w);
+            w.Flush();
+            return ms.ToArray();
         }
-        return ms.ToArray();
+        finally
+        {
+            if (ms.Capacity <= MaxKeptBuffer) (_buffer, _writer) = (ms, w);
+        }
     }
 
     public static T Read<T>(byte[] row, Func<BinaryReader, T> read)

@@ -46,8 +46,9 @@ public sealed class CeleryEvent
 
     public string? Field(string name)
     {
-        foreach (var kv in Fields)
-            if (kv.Key == name) return kv.Value;
+        // Indexed, not foreach: enumerating the interface would allocate on every lookup.
+        for (var i = 0; i < Fields.Count; i++)
+            if (Fields[i].Key == name) return Fields[i].Value;
         return null;
     }
 

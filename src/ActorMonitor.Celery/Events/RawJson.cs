@@ -25,6 +25,8 @@ public static class RawJson
     public static string? AsString(string? raw)
     {
         if (raw is null || raw.Length == 0 || raw[0] != '"') return null;
+        // Raw values are well-formed JSON: without an escape, the text between the quotes is the string.
+        if (raw.Length >= 2 && raw[^1] == '"' && raw.IndexOf('\\', 1) < 0) return raw[1..^1];
         return JsonSerializer.Deserialize<string>(raw);
     }
 

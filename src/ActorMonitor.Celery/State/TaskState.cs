@@ -99,8 +99,9 @@ public sealed class TaskState
 
     private void CopyFields(TaskEvent ev, string timestamp)
     {
-        foreach (var kv in ev.Fields)
+        for (var i = 0; i < ev.Fields.Count; i++)
         {
+            var kv = ev.Fields[i];
             if (!FieldIndex.TryGetValue(kv.Key, out var ix)) continue; // e.g. queue, pid: not in the schema
             _values[ix] = kv.Value;
             if (ix == StateIx) _state = RawJson.AsString(kv.Value);

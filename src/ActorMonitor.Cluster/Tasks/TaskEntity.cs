@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using ActorMonitor.Client;
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.Events;
@@ -98,7 +99,7 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
         var eta = state["eta"];
         var hasEta = eta is not null && eta != RawJson.Null && eta != "\"\"";
         return new TaskObserved(
-            Id, "task-" + ev.Subject, ev.Hostname,
+            Id, EventType(ev.Subject), ev.Hostname,
             RawJson.AsString(ev.Field("name")) ?? state.Name ?? "",
             _queue ?? "celery", state.State, state.Worker,
             RawJson.AsNumber(ev.Field("runtime")), RawJson.AsNumber(state["runtime"]),
@@ -106,6 +107,14 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
             hasEta, hasEta ? EtaEpoch(eta!) : null,
             RawJson.AsNumber(state["sent"]), RawJson.AsNumber(state["received"]), RawJson.AsNumber(state["started"]));
     }
+
+    private static readonly System.Collections.Frozen.FrozenDictionary<string, string> CeleryEventTypes =
+        new[] { "sent", "received", "started", "succeeded", "failed", "retried", "revoked", "rejected" }
+            .ToFrozenDictionary(s => s, s => "task-" + s, StringComparer.Ordinal);
+
+    /// <summary>The event's type; Celery's own types without a new string per event.</summary>
+    private static string EventType(string subject) =>
+        CeleryEventTypes.TryGetValue(subject, out var type) ? type : "task-" + subject;
 
     /// <summary>Celery's eta is an ISO 8601 string; without an offset it is taken as UTC.</summary>
     private static double? EtaEpoch(string raw) =>
