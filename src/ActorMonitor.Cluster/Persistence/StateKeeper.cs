@@ -66,6 +66,9 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private long _commits, _rowsWritten, _failedCommits, _passivations, _rowsLoaded, _loadsMissed;
     private TimeSpan _commitTime;
     private string? _lastError;
+    // Commits and loads each on a thread of their own: a load need not wait for a commit.
+    private readonly StoreThread _writer = new("store-commit");
+    private readonly StoreThread _reader = new("store-load");
 
     public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes)
     {
@@ -79,6 +82,12 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
 
     public static Props Props(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes) =>
         Akka.Actor.Props.Create(() => new StateKeeper(store, maxTasksInMemory, maxWorkersInMemory, knownTaskTypes));
+
+    protected override void PostStop()
+    {
+        _writer.Dispose();
+        _reader.Dispose();
+    }
 
     private LruTracker<Live> Tracker(EntityKind kind) => kind == EntityKind.Task ? _tasks : _workers;
     private int Limit(EntityKind kind) => kind == EntityKind.Task ? _maxTasks : _maxWorkers;
@@ -179,7 +188,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         }
         _loading.Add(kind);
         var self = Self;
-        Task.Run(() => Load(kind, ids)).ContinueWith(t =>
+        _reader.Run(() => Load(kind, ids)).ContinueWith(t =>
             self.Tell(new LoadsDone(kind, requests, t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException())));
     }
 
@@ -273,7 +282,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             self.Tell(new CommitDone(held, savers, waiters));
             return;
         }
-        Task.Run(() =>
+        _writer.Run(() =>
         {
             var took = System.Diagnostics.Stopwatch.StartNew();
             _store.Commit(commit);
