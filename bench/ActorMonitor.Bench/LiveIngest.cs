@@ -136,6 +136,9 @@ public static class LiveIngest
 
     private static async Task<BenchResult> NodeAsync(Akka.Configuration.Config config, EventQueueSettings settings, long messages, long events)
     {
+        // One node in this process, as `run` sets it up (none with the memory journal).
+        var heapLimit = ActorMonitor.Host.ManagedHeap.Apply(config);
+        Console.Error.WriteLine($"managed heap limit {(heapLimit is { } l ? $"{l >> 20} MB" : "none")}");
         var system = await MonitorSystem.StartAsync(config);
         try
         {

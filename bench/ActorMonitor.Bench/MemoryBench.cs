@@ -17,9 +17,13 @@ public static class MemoryBench
     {
         var db = Path.Combine(Path.GetTempPath(), "actormonitor-bench-memory.db");
         foreach (var f in new[] { db, db + "-wal", db + "-shm" }) File.Delete(f);
-        var totalLines = File.ReadLines(capturePath).LongCount(l => l.Length > 0);
-        var system = await MonitorSystem.StartAsync(MonitorConfig.With(
-            $"actormonitor.receiver.utcoffset = 0\nactormonitor.journal = \"sqlite:{db}\"\n" + Environment.GetEnvironmentVariable("BENCH_HOCON")));
+        var totalLines = await CountLinesAsync(capturePath);
+        var config = MonitorConfig.With(
+            $"actormonitor.receiver.utcoffset = 0\nactormonitor.journal = \"sqlite:{db}\"\n" + Environment.GetEnvironmentVariable("BENCH_HOCON"));
+        // As `run` sets it for its node (actormonitor.memory.gc-heap-limit).
+        var heapLimit = ActorMonitor.Host.ManagedHeap.Apply(config);
+        Console.Error.WriteLine($"memory: managed heap limit {(heapLimit is { } l ? $"{l >> 20} MB" : "none")}");
+        var system = await MonitorSystem.StartAsync(config);
         try
         {
             var node = await MonitorNode.StartAsync(system);
@@ -46,7 +50,7 @@ public static class MemoryBench
             var oldTasks = new List<string>();
             var recentTasks = new Queue<string>(); // the last received: live entities, the baseline
             var marks = new Dictionary<int, (long Tasks, long PeakMb, long HeapMb)>();
-            long line = 0, events = 0;
+            long line = 0, events = 0, received = 0;
             sw.Restart();
             await using (var ingest = node.CreateIngestClient())
             {
@@ -64,6 +68,7 @@ public static class MemoryBench
                         oldTasks.AddRange(decoded.Events.Where(e => e.Type == "task-received").Select(e => e.Uuid!));
                     foreach (var e in decoded.Events.Where(e => e.Type == "task-received"))
                     {
+                        received++;
                         recentTasks.Enqueue(e.Uuid!);
                         if (recentTasks.Count > 1000) recentTasks.Dequeue();
                     }
@@ -71,12 +76,14 @@ public static class MemoryBench
                     foreach (var pct in new[] { 10, 50, 100 })
                         if (line == totalLines * pct / 100)
                         {
-                            await ingest.WhenAllAppliedAsync();
-                            var summary = await node.Queries.IndexSummaryAsync(tasksByTimeLimit: 0);
-                            // The managed heap after a full collection: what the process really keeps.
-                            marks[pct] = (summary.TaskCount, Interlocked.Read(ref peak) / 1048576, GC.GetTotalMemory(forceFullCollection: true) / 1048576);
-                            Console.Error.WriteLine($"memory: {pct}% of the capture, {summary.TaskCount} tasks, peak RSS so far {marks[pct].PeakMb} MB, managed heap after a full GC {marks[pct].HeapMb} MB, " +
-                                $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576} MB, {Process.GetCurrentProcess().Threads.Count} threads, " +
+                            // Read without disturbing the run: no pause to drain the node, no forced
+                            // collection (each was followed by a burst that made the next peak). The
+                            // tasks are those whose task-received was handed to the node; the heap is
+                            // what the last background collection kept.
+                            var lastFull = GC.GetGCMemoryInfo(GCKind.Background);
+                            marks[pct] = (received, Interlocked.Read(ref peak) / 1048576, (lastFull.HeapSizeBytes - lastFull.FragmentedBytes) / 1048576);
+                            Console.Error.WriteLine($"memory: {pct}% of the capture, {received} tasks, peak RSS so far {marks[pct].PeakMb} MB, managed heap after the last background GC {marks[pct].HeapMb} MB, " +
+                                $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576} MB, allocated so far {GC.GetTotalAllocatedBytes() / 1048576} MB, gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, {Process.GetCurrentProcess().Threads.Count} threads, " +
                                 $"SQLite {SQLitePCL.raw.sqlite3_memory_used() / 1048576} MB (high {SQLitePCL.raw.sqlite3_memory_highwater(0) / 1048576} MB), {ResidentParts()}");
                         }
                 }
@@ -87,6 +94,8 @@ public static class MemoryBench
             var elapsed = sw.Elapsed;
             sampling.Cancel();
             await sampler;
+            // What the process really keeps: the managed heap after a full collection, once the peaks are taken.
+            var heapAtEnd = GC.GetTotalMemory(forceFullCollection: true) / 1048576;
             var keeper = await node.Queries.KeeperStatsAsync();
 
             // Baseline: the same query for tasks still live in memory; then for tasks passivated long ago.
@@ -98,13 +107,27 @@ public static class MemoryBench
             return string.Create(CultureInfo.InvariantCulture,
                 $"memory events={events} seconds={elapsed.TotalSeconds:F3} events_per_s={events / elapsed.TotalSeconds:F0} " +
                 $"tasks_10={marks[10].Tasks} rss_mb_10={marks[10].PeakMb} heap_mb_10={marks[10].HeapMb} tasks_50={marks[50].Tasks} rss_mb_50={marks[50].PeakMb} heap_mb_50={marks[50].HeapMb} " +
-                $"tasks_100={marks[100].Tasks} rss_mb_100={marks[100].PeakMb} heap_mb_100={marks[100].HeapMb} live_tasks={keeper.LiveTasks} passivations={keeper.Passivations} " +
+                $"tasks_100={marks[100].Tasks} rss_mb_100={marks[100].PeakMb} heap_mb_100={marks[100].HeapMb} heap_mb_end_full_gc={heapAtEnd} heap_limit_mb={(heapLimit ?? 0) >> 20} live_tasks={keeper.LiveTasks} passivations={keeper.Passivations} " +
                 $"evicted_queries={latencies.Count} rows_loaded_by_queries={loadedByQueries} evicted_p50_ms={Pct(latencies, 0.5):F3} evicted_p99_ms={Pct(latencies, 0.99):F3} live_p50_ms={Pct(live, 0.5):F3} live_p99_ms={Pct(live, 0.99):F3} db_mb={new FileInfo(db).Length / 1048576}");
         }
         finally
         {
             await system.Terminate();
         }
+    }
+
+    /// <summary>
+    /// Non-empty lines, counted on bytes: reading a capture of a million tasks as strings first
+    /// allocated several GB before the run began, and the GC entered the run shaped by that.
+    /// </summary>
+    private static async Task<long> CountLinesAsync(string path)
+    {
+        using var file = File.OpenRead(path);
+        var reader = new Utf8LineReader(file);
+        long n = 0;
+        while (await reader.ReadLineAsync() is { } line)
+            if (line.Length > 0) n++;
+        return n;
     }
 
     /// <summary>Resident memory by kind (anonymous, file-backed, shared), from /proc/self/status.</summary>

@@ -20,6 +20,7 @@ using ActorMonitor.Bench;
 //     batches of 4,000, marked new or looked up first, rows/s (see StoreCommitBench)
 // The node's own set-up: two malloc arenas (see NativeHeap).
 Console.Error.WriteLine($"malloc arenas capped at two: {ActorMonitor.Host.NativeHeap.LimitArenas()}");
+using var allocations = AllocationSampler.StartIfAsked();
 if (args.Length >= 2 && args[0] == "query")
 {
     Console.WriteLine(await QueryBench.RunAsync(args[1], args.Contains("--reuse")));
@@ -28,6 +29,7 @@ if (args.Length >= 2 && args[0] == "query")
 if (args.Length == 2 && args[0] == "memory")
 {
     Console.WriteLine(await MemoryBench.RunAsync(args[1]));
+    allocations?.Report();
     return 0;
 }
 if (args.Length < 2)
@@ -52,4 +54,5 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"{args[0]} events={result.Events} seconds={result.Elapsed.TotalSeconds:F3} events_per_s={result.Events / result.Elapsed.TotalSeconds:F0} peak_working_set_mb={Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} {result.Extra}").TrimEnd());
 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"gc: gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)} pause_s={GC.GetTotalPauseDuration().TotalSeconds:F2} allocated_mb={GC.GetTotalAllocatedBytes() / 1048576}"));
+allocations?.Report();
 return 0;

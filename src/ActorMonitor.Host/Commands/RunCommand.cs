@@ -21,6 +21,7 @@ public static class RunCommand
         EventQueueSettings queue;
         string http;
         HttpSecuritySettings security;
+        ulong? heapLimit;
         try
         {
             config = MonitorConfig.With(hoconOverrides);
@@ -29,6 +30,7 @@ public static class RunCommand
             http = config.GetString("actormonitor.http.address", "127.0.0.1:5555");
             // Refused before anything starts: an endpoint others can reach and no credentials.
             security = HttpSecuritySettings.Load(config, http);
+            heapLimit = ManagedHeap.Apply(config);
         }
         catch (HttpSecurityException ex)
         {
@@ -58,7 +60,7 @@ public static class RunCommand
             {
                 return CliError.Fail($"cannot serve HTTP on {http}: {ex.GetBaseException().Message}");
             }
-            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}");
+            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}; managed heap limit {(heapLimit is { } l ? $"{l >> 20} MB" : "none")}");
 
             var served = ServeAsync(node, consumer, web, stop.Token);
             // A leave or down decided elsewhere (`cmd cluster leave`, the split-brain resolver) runs

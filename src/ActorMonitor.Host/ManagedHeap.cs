@@ -1,0 +1,61 @@
+using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Cluster.Persistence;
+using Akka.Configuration;
+
+namespace ActorMonitor.Host;
+
+/// <summary>
+/// Gives the GC a hard limit for the managed heap of a node process
+/// (<c>actormonitor.memory.gc-heap-limit</c>). Without one, the server GC sizes its budgets by
+/// itself: measured (bench memory mode, 1,000,000 tasks on SQLite, default limits) the heap it
+/// kept committed wandered between 240 and 350 MB around some 100 MB of live objects, and peak RSS
+/// with it (415–530 MB, growth 4–23% from 100k to 1M tasks between runs). Near a limit the GC
+/// collects before it grows; with 200 MB the same runs stayed at 340–356 MB at nearly the same rate.
+/// A limit is only set where the live objects are bounded: with the "memory" journal every row
+/// lives in the heap, so "auto" sets none.
+/// </summary>
+public static class ManagedHeap
+{
+    public const ulong BaseBytes = 128UL << 20;
+    // Measured: 4.4 KB of heap per live task entity after a full collection; twice that, as room
+    // for the garbage between collections. Workers are counted the same.
+    public const ulong BytesPerLiveEntity = 8UL << 10;
+    // A message between delivery and its checkpoint holds its events (about 1 KB each here).
+    public const ulong BytesPerPrefetchedMessage = 2UL << 10;
+
+    /// <summary>The limit <paramref name="config"/> asks for, in bytes; null for none.</summary>
+    public static ulong? LimitFor(Config config)
+    {
+        var settings = MonitorSettings.FromConfig(config);
+        var spec = config.GetString("actormonitor.memory.gc-heap-limit", "auto").Trim();
+        if (spec.Equals("off", StringComparison.OrdinalIgnoreCase)) return null;
+        if (spec.Equals("auto", StringComparison.OrdinalIgnoreCase))
+            return settings.Journal.Kind == StoreKind.Memory
+                ? null
+                : BaseBytes + (ulong)(settings.MaxTasksInMemory + settings.MaxWorkersInMemory) * BytesPerLiveEntity
+                  + (ulong)settings.MaxUndurable * BytesPerPrefetchedMessage;
+        var bytes = config.GetByteSize("actormonitor.memory.gc-heap-limit");
+        return bytes is > 0
+            ? (ulong)bytes.Value
+            : throw new ConfigurationException($"actormonitor.memory.gc-heap-limit must be auto, off or a size such as 512MiB, not '{spec}'");
+    }
+
+    /// <summary>
+    /// Sets the limit <paramref name="config"/> asks for, once, before the node starts (the heap
+    /// must not have committed more already). Returns the limit set, or null for none.
+    /// </summary>
+    public static ulong? Apply(Config config)
+    {
+        if (LimitFor(config) is not { } limit) return null;
+        AppContext.SetData("GCHeapHardLimit", limit);
+        try
+        {
+            GC.RefreshMemoryLimit();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException($"actormonitor.memory.gc-heap-limit: {limit >> 20} MB cannot be set: {ex.Message}");
+        }
+        return limit;
+    }
+}
