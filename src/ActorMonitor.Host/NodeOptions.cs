@@ -29,6 +29,8 @@ public sealed class NodeOptions
         }
         Broker = Add("--broker", "ACTORMONITOR_BROKER", "actormonitor.broker.url", Quoted, "broker URL (default amqp://guest:guest@127.0.0.1:5672//)");
         if (!node) return;
+        Add("--gc-heap-limit", "ACTORMONITOR_GC_HEAP_LIMIT", "actormonitor.memory.gc-heap-limit", Quoted,
+            "hard limit of the managed heap: auto (from the entity limits and the prefetch; none on the memory journal), off, or a size such as 512MiB (default auto)");
         Add("--node-id", "ACTORMONITOR_NODE_ID", "actormonitor.event-queue.node-id", Quoted, "shared event queue <prefix>.<node-id> (default: the cluster's name, actormonitor)");
         Add("--http", "ACTORMONITOR_HTTP", "actormonitor.http.address", Quoted, "HTTP endpoint host:port (default 127.0.0.1:5555); any other than loopback needs credentials or --insecure-no-auth");
         // Only the paths of credential files go through HOCON: the secrets themselves are read from

@@ -27,6 +27,7 @@ public class ManagedHeapTests
     public void A_size_is_taken_as_given_and_anything_else_is_refused()
     {
         Assert.Equal(512UL << 20, Limit("actormonitor.journal = memory\nactormonitor.memory.gc-heap-limit = 512MiB"));
+        Assert.Equal(256UL << 20, Limit("actormonitor.memory.gc-heap-limit = \"256MiB\"")); // as --gc-heap-limit gives it
         Assert.ThrowsAny<Exception>(() => Limit("actormonitor.memory.gc-heap-limit = lots"));
         Assert.Throws<ConfigurationException>(() => Limit("actormonitor.memory.gc-heap-limit = 0"));
     }

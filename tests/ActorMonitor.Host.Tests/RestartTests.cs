@@ -57,6 +57,9 @@ public sealed class RestartTests(RabbitBroker broker, PostgresServer postgres, I
 
         await using var second = await LiveNode.StartAsync(broker.Url, args);
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: second node up");
+        // The node runs under the managed-heap limit "auto" gives its entity limits.
+        var limitMb = (128L << 20) + ((maxTasksInMemory ?? 10_000) + 5_000) * (8L << 10) + 10_000 * (2L << 10) >> 20;
+        Assert.Contains($"managed heap limit {limitMb} MB", second.Process.Stderr);
         await second.WaitUntilAsync(async () =>
         {
             using var stats = await second.StatsAsync();
