@@ -108,7 +108,7 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
             RawJson.AsNumber(state["sent"]), RawJson.AsNumber(state["received"]), RawJson.AsNumber(state["started"]));
     }
 
-    private static readonly System.Collections.Frozen.FrozenDictionary<string, string> CeleryEventTypes =
+    private static readonly FrozenDictionary<string, string> CeleryEventTypes =
         new[] { "sent", "received", "started", "succeeded", "failed", "retried", "revoked", "rejected" }
             .ToFrozenDictionary(s => s, s => "task-" + s, StringComparer.Ordinal);
 
