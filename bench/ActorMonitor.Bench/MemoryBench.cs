@@ -22,7 +22,7 @@ public static class MemoryBench
             $"actormonitor.receiver.utcoffset = 0\nactormonitor.journal = \"sqlite:{db}\"\n" + Environment.GetEnvironmentVariable("BENCH_HOCON"));
         // As `run` sets it for its node (actormonitor.memory.gc-heap-limit).
         var heapLimit = ActorMonitor.Host.ManagedHeap.Apply(config);
-        Console.Error.WriteLine($"memory: managed heap limit {(heapLimit is { } l ? $"{l >> 20} MB" : "none")}");
+        Console.Error.WriteLine($"memory: managed heap limit {ActorMonitor.Host.ManagedHeap.Describe(heapLimit)}");
         var system = await MonitorSystem.StartAsync(config);
         try
         {
@@ -80,8 +80,8 @@ public static class MemoryBench
                             // collection (each was followed by a burst that made the next peak). The
                             // tasks are those whose task-received was handed to the node; the heap is
                             // what the last background collection kept.
-                            var lastFull = GC.GetGCMemoryInfo(GCKind.Background);
-                            marks[pct] = (received, Interlocked.Read(ref peak) / 1048576, (lastFull.HeapSizeBytes - lastFull.FragmentedBytes) / 1048576);
+                            var lastBackground = GC.GetGCMemoryInfo(GCKind.Background);
+                            marks[pct] = (received, Interlocked.Read(ref peak) / 1048576, (lastBackground.HeapSizeBytes - lastBackground.FragmentedBytes) / 1048576);
                             Console.Error.WriteLine($"memory: {pct}% of the capture, {received} tasks, peak RSS so far {marks[pct].PeakMb} MB, managed heap after the last background GC {marks[pct].HeapMb} MB, " +
                                 $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576} MB, allocated so far {GC.GetTotalAllocatedBytes() / 1048576} MB, gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, {Process.GetCurrentProcess().Threads.Count} threads, " +
                                 $"SQLite {SQLitePCL.raw.sqlite3_memory_used() / 1048576} MB (high {SQLitePCL.raw.sqlite3_memory_highwater(0) / 1048576} MB), {ResidentParts()}");

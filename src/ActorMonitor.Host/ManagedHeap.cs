@@ -24,6 +24,9 @@ public static class ManagedHeap
     // A message between delivery and its checkpoint holds its events (about 1 KB each here).
     public const ulong BytesPerPrefetchedMessage = 2UL << 10;
 
+    /// <summary>How a node reports its limit at start-up: "264 MB" or "none".</summary>
+    public static string Describe(ulong? limit) => limit is { } l ? $"{l >> 20} MB" : "none";
+
     /// <summary>The limit <paramref name="config"/> asks for, in bytes; null for none.</summary>
     public static ulong? LimitFor(Config config)
     {

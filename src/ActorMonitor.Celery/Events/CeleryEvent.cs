@@ -44,11 +44,14 @@ public sealed class CeleryEvent
     public bool IsTaskEvent => Group == "task";
     public bool IsWorkerEvent => Group == "worker";
 
-    public string? Field(string name)
+    public string? Field(string name) => FieldIn(Fields, name);
+
+    /// <summary>The raw JSON of key <paramref name="name"/> among an event's <paramref name="fields"/>, or null.</summary>
+    public static string? FieldIn(IReadOnlyList<KeyValuePair<string, string>> fields, string name)
     {
         // Indexed, not foreach: enumerating the interface would allocate on every lookup.
-        for (var i = 0; i < Fields.Count; i++)
-            if (Fields[i].Key == name) return Fields[i].Value;
+        for (var i = 0; i < fields.Count; i++)
+            if (fields[i].Key == name) return fields[i].Value;
         return null;
     }
 

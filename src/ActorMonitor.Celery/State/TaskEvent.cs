@@ -18,13 +18,7 @@ public sealed record TaskEvent(
 {
     public bool IsClientEvent => Subject == "sent";
 
-    public string? Field(string name)
-    {
-        // Indexed, not foreach: enumerating the interface would allocate on every lookup.
-        for (var i = 0; i < Fields.Count; i++)
-            if (Fields[i].Key == name) return Fields[i].Value;
-        return null;
-    }
+    public string? Field(string name) => CeleryEvent.FieldIn(Fields, name);
 
     public static TaskEvent From(CeleryEvent ev) =>
         new(ev.Uuid!, ev.Subject, ev.Hostname!, ev.Timestamp!.Value, ev.Clock!.Value, ev.LocalReceived, ev.Fields, ev.Id);

@@ -60,7 +60,7 @@ public static class RunCommand
             {
                 return CliError.Fail($"cannot serve HTTP on {http}: {ex.GetBaseException().Message}");
             }
-            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}; managed heap limit {(heapLimit is { } l ? $"{l >> 20} MB" : "none")}");
+            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}; managed heap limit {ManagedHeap.Describe(heapLimit)}");
 
             var served = ServeAsync(node, consumer, web, stop.Token);
             // A leave or down decided elsewhere (`cmd cluster leave`, the split-brain resolver) runs
