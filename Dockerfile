@@ -2,6 +2,12 @@
 # Configuration is by environment variables only: every `actormonitor run` flag has one
 # (ACTORMONITOR_BROKER, ACTORMONITOR_JOURNAL, ..., ACTORMONITOR_CONFIG), see `actormonitor run --help`.
 
+# The dashboard's charting library, from the npm registry (the SDK image has no npm).
+FROM node:20-bookworm-slim AS dashboard
+WORKDIR /vendor
+COPY src/ActorMonitor.Host/Http/DashboardVendor/package.json src/ActorMonitor.Host/Http/DashboardVendor/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # What src/ActorMonitor.Host needs: the central build and package settings, the projects, and the
@@ -9,6 +15,7 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY hocon/ hocon/
 COPY src/ src/
+COPY --from=dashboard /vendor/node_modules src/ActorMonitor.Host/Http/DashboardVendor/node_modules
 RUN dotnet publish src/ActorMonitor.Host -c Release -o /app -p:UseAppHost=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime

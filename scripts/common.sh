@@ -20,4 +20,6 @@ require_dotnet() {
     echo "the .NET 10 SDK (dotnet) is required and is not on PATH" >&2
     exit 1
   fi
+  # The build fetches the dashboard's charting library with npm (once; see the Host project).
+  command -v npm >/dev/null 2>&1 || apt_install npm
 }

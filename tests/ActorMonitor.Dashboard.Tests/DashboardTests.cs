@@ -16,7 +16,7 @@ namespace ActorMonitor.Dashboard.Tests;
 public sealed class DashboardTests(RabbitBroker broker, ITestOutputHelper output) : IClassFixture<RabbitBroker>, IAsyncLifetime
 {
     private const string CorpusName = "real-mixed-1";
-    private static readonly string[] ChromiumArgs =
+    internal static readonly string[] ChromiumArgs =
     [
         "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync",
@@ -157,7 +157,7 @@ public sealed class DashboardTests(RabbitBroker broker, ITestOutputHelper output
     }
 
     /// <summary>A worker-online (freq 60: alive for two minutes), then task-received and task-started of a new task on it.</summary>
-    private static IEnumerable<string> LiveEvents(string hostname, string uuid)
+    internal static IEnumerable<string> LiveEvents(string hostname, string uuid)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
         yield return Line("worker.online", hostname, new()

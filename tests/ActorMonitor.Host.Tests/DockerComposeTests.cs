@@ -97,10 +97,15 @@ public class DockerComposeTests
             Assert.NotEmpty(stages); // nothing but comments before the first FROM
             stages[^1].Add(line);
         }
-        Assert.Equal(2, stages.Count);
-        var (build, runtime) = (stages[0], stages[1]);
+        Assert.Equal(3, stages.Count);
+        var (dashboard, build, runtime) = (stages[0], stages[1], stages[2]);
+        // The dashboard's charting library comes from the npm registry, as package-lock.json pins it.
+        Assert.StartsWith("FROM node:", dashboard[0]);
+        var dashboardStage = dashboard[0].Split(' ')[^1];
+        Assert.Contains(dashboard, l => l.StartsWith("RUN npm ci"));
         Assert.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0 AS ", build[0]);
         var buildStage = build[0].Split(' ')[^1];
+        Assert.Contains(build, l => l.StartsWith($"COPY --from={dashboardStage} ") && l.EndsWith(" src/ActorMonitor.Host/Http/DashboardVendor/node_modules"));
         Assert.Contains(build, l => l.StartsWith("RUN dotnet publish src/ActorMonitor.Host ") && l.Contains("-c Release"));
         Assert.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet:10.0", runtime[0]);
         Assert.Contains(runtime, l => l.StartsWith($"COPY --from={buildStage} "));
@@ -108,7 +113,8 @@ public class DockerComposeTests
         var run = string.Join(' ', runtime.Where(l => l.StartsWith("ENTRYPOINT ") || l.StartsWith("CMD ")).Select(l => l[(l.IndexOf(' ') + 1)..]));
         Assert.Equal("[\"dotnet\", \"actormonitor.dll\"] [\"run\"]", run);
         // The files the build copies exist (the default HOCON is embedded at build time).
-        foreach (var copied in new[] { "Directory.Build.props", "Directory.Packages.props", "hocon/actormonitor.conf", "src/ActorMonitor.Host/ActorMonitor.Host.csproj" })
+        foreach (var copied in new[] { "Directory.Build.props", "Directory.Packages.props", "hocon/actormonitor.conf", "src/ActorMonitor.Host/ActorMonitor.Host.csproj",
+                     "src/ActorMonitor.Host/Http/DashboardVendor/package.json", "src/ActorMonitor.Host/Http/DashboardVendor/package-lock.json" })
             Assert.True(File.Exists(Repo.Path(copied)), copied);
     }
 

@@ -20,9 +20,10 @@ namespace ActorMonitor.Cluster.Hosting;
 public sealed class MonitorNode
 {
     private MonitorNode(ActorSystem system, MonitorSettings settings, IStateStore store, IActorRef keeper,
-        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver, IActorRef metrics, LiveFeed live)
+        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver, IActorRef metrics, LiveFeed live, IActorRef charts)
     {
         Metrics = metrics;
+        Charts = charts;
         Live = live;
         System = system;
         Settings = settings;
@@ -47,6 +48,9 @@ public sealed class MonitorNode
 
     /// <summary>This node's metrics actor (see <see cref="MetricsActor"/>).</summary>
     public IActorRef Metrics { get; }
+
+    /// <summary>This node's dashboard charts (see <see cref="ChartActor"/>; ask <see cref="GetCharts"/>).</summary>
+    public IActorRef Charts { get; }
 
     /// <summary>The cluster's live updates, for this process's listeners.</summary>
     public LiveFeed Live { get; }
@@ -89,6 +93,8 @@ public sealed class MonitorNode
             () => sharding.ShardRegion(WorkerEntity.TypeName), Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), MetricsName);
         var live = new LiveFeed();
         system.ActorOf(LiveFeedSubscriber.Props(live), "live-feed");
+        var charts = system.ActorOf(ChartActor.Props(new ChartSeries(settings.ChartStep, settings.ChartRetention), live, now ?? WallClock,
+            Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), "charts");
 
         var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.PropsFor(keeper, metrics), shardingSettings,
             new TaskMessageExtractor(settings.TaskShards), strategy, StopEntity.Instance);
@@ -104,7 +110,7 @@ public sealed class MonitorNode
             EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
                 restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted),
             ReceiverName);
-        return new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live);
+        return new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts);
 
         // What the other nodes' receivers counted in their last two checkpoints.
         Task<IReadOnlyCollection<ulong>> OthersCounted() => Task.Run<IReadOnlyCollection<ulong>>(() => store.Receivers()

@@ -28,6 +28,12 @@ public sealed record MonitorSettings(
     /// <summary>actormonitor.metrics.forget-workers-after: a worker gone longer loses every metric series.</summary>
     public TimeSpan ForgetWorkersAfter { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>actormonitor.dashboard.chart-step: the width of one bucket of the dashboard's charts (whole seconds).</summary>
+    public TimeSpan ChartStep { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>actormonitor.dashboard.chart-retention: how far back the charts reach (kept in memory).</summary>
+    public TimeSpan ChartRetention { get; init; } = TimeSpan.FromHours(1);
+
     public static MonitorSettings FromConfig(Config config)
     {
         var c = config.GetConfig("actormonitor") ?? throw new ConfigurationException("missing the 'actormonitor' section");
@@ -59,6 +65,12 @@ public sealed record MonitorSettings(
             ForgetWorkersAfter = c.GetTimeSpan("metrics.forget-workers-after", TimeSpan.FromHours(1)) is var f && f > TimeSpan.Zero
                 ? f
                 : throw new ConfigurationException("actormonitor.metrics.forget-workers-after must be a positive duration"),
+            ChartStep = c.GetTimeSpan("dashboard.chart-step", TimeSpan.FromSeconds(5)) is var step && step >= TimeSpan.FromSeconds(1)
+                ? step
+                : throw new ConfigurationException("actormonitor.dashboard.chart-step must be at least 1s"),
+            ChartRetention = c.GetTimeSpan("dashboard.chart-retention", TimeSpan.FromHours(1)) is var keep && keep > TimeSpan.Zero && keep <= TimeSpan.FromDays(7)
+                ? keep
+                : throw new ConfigurationException("actormonitor.dashboard.chart-retention must be a positive duration of at most 7d"),
         };
     }
 

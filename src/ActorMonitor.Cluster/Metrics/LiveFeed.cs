@@ -17,8 +17,14 @@ public sealed class LiveFeed
     /// <summary>The distributed pub-sub topic every node publishes its update batches on.</summary>
     public const string Topic = "actormonitor-live";
 
+    /// <summary>A batch of task and worker changes, as every node's metrics actor publishes it.</summary>
+    public const string UpdateEvent = "update";
+
+    /// <summary>The newest chart buckets of this node's <see cref="ChartActor"/>.</summary>
+    public const string ChartEvent = "chart";
+
     private readonly object _gate = new();
-    private readonly List<Channel<string>> _listeners = [];
+    private readonly List<Channel<LiveMessage>> _listeners = [];
     private TaskCompletionSource _everyMemberReaches = Reached();
 
     public int Listeners
@@ -29,7 +35,7 @@ public sealed class LiveFeed
     /// <summary>A new listener; dispose the subscription to stop listening.</summary>
     public Subscription Listen(int capacity = 256)
     {
-        var channel = Channel.CreateBounded<string>(new BoundedChannelOptions(capacity)
+        var channel = Channel.CreateBounded<LiveMessage>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true,
         });
@@ -37,11 +43,15 @@ public sealed class LiveFeed
         return new Subscription(this, channel);
     }
 
-    /// <summary>One batch (a JSON object) to every listener.</summary>
-    public void Publish(string batch)
+    /// <summary>One update batch (a JSON object) to every listener.</summary>
+    public void Publish(string batch) => Publish(UpdateEvent, batch);
+
+    /// <summary>One message (<paramref name="name"/>: its kind, <paramref name="data"/>: a JSON object) to every listener.</summary>
+    public void Publish(string name, string data)
     {
+        var message = new LiveMessage(name, data);
         lock (_gate)
-            foreach (var l in _listeners) l.Writer.TryWrite(batch);
+            foreach (var l in _listeners) l.Writer.TryWrite(message);
     }
 
     /// <summary>
@@ -81,19 +91,22 @@ public sealed class LiveFeed
         return reached;
     }
 
-    private void Remove(Channel<string> channel)
+    private void Remove(Channel<LiveMessage> channel)
     {
         lock (_gate) _listeners.Remove(channel);
         channel.Writer.TryComplete();
     }
 
-    public sealed class Subscription(LiveFeed feed, Channel<string> channel) : IDisposable
+    public sealed class Subscription(LiveFeed feed, Channel<LiveMessage> channel) : IDisposable
     {
-        public ChannelReader<string> Reader => channel.Reader;
+        public ChannelReader<LiveMessage> Reader => channel.Reader;
 
         public void Dispose() => feed.Remove(channel);
     }
 }
+
+/// <summary>What a listener reads: the kind of message (<see cref="LiveFeed.UpdateEvent"/>, <see cref="LiveFeed.ChartEvent"/>) and its JSON.</summary>
+public sealed record LiveMessage(string Event, string Data);
 
 /// <summary>
 /// Which monitor members' batches are known to reach this node. Distributed pub-sub spreads a

@@ -34,9 +34,6 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
     /// <summary>What the sweep needs of a worker entity's answer.</summary>
     private sealed record WorkerSnapshotView(bool Alive, IReadOnlyList<double> Heartbeats, double Freq);
 
-    /// <summary>At most this many task changes per batch; past it the batch says "more" and dashboards re-read.</summary>
-    public const int MaxTasksPerBatch = 500;
-
     private readonly MetricsRegistry _registry;
     private readonly TimeSpan _forgetAfter;
     private readonly Func<double> _now;
@@ -49,10 +46,8 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, double> _firstSeenDown = new(StringComparer.Ordinal);
     private readonly HashSet<string> _asking = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _askedAt = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TaskObserved> _taskChanges = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _workerChanges = new(StringComparer.Ordinal);
+    private readonly LiveBatch _batch = new();
     private readonly IActorRef _mediator;
-    private int _droppedTaskChanges;
 
     /// <param name="mediator">Where the update batches go: the distributed pub-sub mediator (each batch is a <see cref="Publish"/> to <see cref="LiveFeed.Topic"/>).</param>
     public MetricsActor(MetricsRegistry registry, TimeSpan forgetAfter, Func<double> now, Func<IActorRef> workerRegion, IActorRef mediator, TimeSpan flushEvery)
@@ -66,18 +61,19 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
         Receive<TaskObserved>(o =>
         {
             _registry.Observe(o, _now());
-            if (_taskChanges.Count < MaxTasksPerBatch || _taskChanges.ContainsKey(o.Uuid)) _taskChanges[o.Uuid] = o;
-            else _droppedTaskChanges++;
+            _batch.Task(o);
         });
         Receive<WorkerObserved>(o =>
         {
             _hosted[o.Hostname] = o;
+            if (o.Applied is { } applied)
+                foreach (var type in applied) _batch.Event(type);
             if (IsAlive(o.Heartbeats, o.Freq, _now()))
             {
                 _forgotten.Remove(o.Hostname);
                 _firstSeenDown.Remove(o.Hostname);
             }
-            if (!_forgotten.Contains(o.Hostname)) _workerChanges.Add(o.Hostname);
+            if (!_forgotten.Contains(o.Hostname)) _batch.Worker(o.Hostname);
         });
         Receive<WorkerReleased>(r =>
         {
@@ -217,46 +213,20 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
         _askedAt.Remove(hostname);
         _forgotten.Add(hostname);
         _firstSeenDown.Remove(hostname);
-        _workerChanges.Remove(hostname);
+        _batch.ForgetWorker(hostname);
         _log.Info("Metrics: dropped {0} series of {1} ({2} longer than {3})", series, hostname,
             why == "down" ? "gone" : "no event", _forgetAfter);
     }
 
     private void PublishChanges()
     {
-        if (_taskChanges.Count == 0 && _workerChanges.Count == 0 && _droppedTaskChanges == 0) return;
+        if (_batch.IsEmpty) return;
         var now = _now();
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        var batch = _batch.Take(now, (w, hostname) =>
         {
-            w.WriteStartObject();
-            w.WriteNumber("at", now);
-            w.WriteStartArray("tasks");
-            foreach (var t in _taskChanges.Values)
-            {
-                w.WriteStartObject();
-                w.WriteString("uuid", t.Uuid);
-                w.WriteString("type", t.Type);
-                w.WriteString("name", t.Name);
-                w.WriteString("state", t.State);
-                w.WriteString("worker", t.Worker);
-                WriteNumber(w, "received", t.Received);
-                WriteNumber(w, "started", t.Started);
-                WriteNumber(w, "runtime", t.TaskRuntime);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteBoolean("more", _droppedTaskChanges > 0);
-            w.WriteStartArray("workers");
-            foreach (var h in _workerChanges)
-                if (_hosted.TryGetValue(h, out var o)) WriteWorker(w, o, now);
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        _taskChanges.Clear();
-        _workerChanges.Clear();
-        _droppedTaskChanges = 0;
-        _mediator.Tell(new Publish(LiveFeed.Topic, Encoding.UTF8.GetString(buffer.ToArray())));
+            if (_hosted.TryGetValue(hostname, out var o)) WriteWorker(w, o, now);
+        });
+        _mediator.Tell(new Publish(LiveFeed.Topic, batch));
     }
 
     /// <summary>A worker in the dashboard's schema (also used by its HTTP route).</summary>
@@ -279,7 +249,7 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
         w.WriteEndObject();
     }
 
-    private static void WriteNumber(Utf8JsonWriter w, string name, double? v)
+    internal static void WriteNumber(Utf8JsonWriter w, string name, double? v)
     {
         if (v is { } d && double.IsFinite(d)) w.WriteNumber(name, d);
         else w.WriteNull(name);

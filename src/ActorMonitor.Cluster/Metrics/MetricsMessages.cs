@@ -27,7 +27,9 @@ public sealed record TaskObserved(
 /// A worker entity of this node after it applied events, or as it started: what the worker
 /// gauges and the dashboard need. <paramref name="LastEventAt"/>: local_received of the last
 /// event this incarnation applied; <paramref name="Drift"/>: local_received − timestamp of its
-/// last worker-* event (seconds), unknown after a restart until the next one.
+/// last worker-* event (seconds), unknown after a restart until the next one;
+/// <paramref name="Applied"/>: the types of the worker-* events applied for the first time since
+/// the last report (none when the entity only started), for the dashboard's events by type.
 /// </summary>
 public sealed record WorkerObserved(
     string Hostname,
@@ -38,7 +40,8 @@ public sealed record WorkerObserved(
     string? LoadAverage,
     double? LastEventAt,
     double? Drift,
-    bool Offline);
+    bool Offline,
+    IReadOnlyList<string>? Applied = null);
 
 /// <summary>
 /// The worker entity stopped on this node: passivated, or <paramref name="HandedOff"/> to another

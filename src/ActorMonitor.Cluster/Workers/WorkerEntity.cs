@@ -33,12 +33,12 @@ public sealed class WorkerEntity(string hostname, IActorRef keeper, IActorRef? m
         base.PostStop();
     }
 
-    private void Report(WorkerRecord record)
+    private void Report(WorkerRecord record, IReadOnlyList<string>? applied = null)
     {
         if (metrics is null) return;
         var s = record.State;
         metrics.Tell(new WorkerObserved(Id, s.Heartbeats.ToArray(), s.Freq, RawJson.AsNumber(s["active"]), RawJson.AsNumber(s["processed"]),
-            s["loadavg"], _lastEventAt, _drift, s.Heartbeats.Count == 0));
+            s["loadavg"], _lastEventAt, _drift, s.Heartbeats.Count == 0, applied));
     }
 
     protected override WorkerRecord NewRecord() => new(Id);
@@ -51,6 +51,7 @@ public sealed class WorkerEntity(string hostname, IActorRef keeper, IActorRef? m
         {
             case ApplyWorkerEvents m:
                 List<ulong>? duplicates = null;
+                List<string>? applied = null;
                 var changed = false;
                 foreach (var ev in m.Events)
                 {
@@ -60,13 +61,14 @@ public sealed class WorkerEntity(string hostname, IActorRef keeper, IActorRef? m
                         changed = true;
                         _lastEventAt = Math.Max(_lastEventAt ?? 0, ev.LocalReceived);
                         if (!ev.IsTaskHeartbeat && ev.LocalReceived != 0 && ev.Timestamp != 0) _drift = ev.LocalReceived - ev.Timestamp;
+                        if (!ev.IsTaskHeartbeat) (applied ??= []).Add("worker-" + ev.Subject);
                     }
                     // A task event's heartbeat copy is the task entity's to report as a duplicate.
                     else if (!ev.IsTaskHeartbeat) (duplicates ??= []).Add(ev.Id);
                     if (drift is not null) _log.Warning("{0}", drift);
                 }
                 Sender.Tell(new EventsApplied(m.DeliveryId, duplicates));
-                if (changed && record.State.Exists) Report(record);
+                if (changed && record.State.Exists) Report(record, applied);
                 return true;
             case GetWorker m:
                 Sender.Tell(new WorkerReply(Id, record.State.Exists ? record.State.ToSnapshot(m.AsOf) : null));

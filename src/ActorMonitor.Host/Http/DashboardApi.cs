@@ -16,8 +16,8 @@ namespace ActorMonitor.Host.Http;
 /// <summary>
 /// The web dashboard: static files embedded in this assembly (GET /, /dashboard/*), the workers
 /// it lists (GET /api/dashboard/workers) and the cluster's live updates as server-sent events
-/// (GET /api/events/stream). The task list and task detail read the query API and
-/// /api/task/info/{uuid}.
+/// (GET /api/events/stream), and the charts' history (GET /api/dashboard/charts). The task list,
+/// the worker page and the task page read the query API, Flower's /api/workers and /api/task/info/{uuid}.
 /// </summary>
 public static class DashboardApi
 {
@@ -51,6 +51,23 @@ public static class DashboardApi
                 w.WriteEndObject();
             }
             return Results.Bytes(buffer.ToArray(), "application/json");
+        });
+
+        // The charts' buckets of the last `minutes` (default 15, at most the retention), kept live
+        // afterwards by the stream's "chart" messages. Example answer (step 5 s, one bucket):
+        // {"step":5,"now":1795431400.2,"runtime_bins":{"per_decade":16,"offset":96},"buckets":[{"t":1795431395,
+        //  "events":{"task-received":12,"task-succeeded":11,"worker-heartbeat":2},"workers_online":2,
+        //  "runtimes":{"tasks.add":[[78,9],[79,2]]}}]}
+        app.MapGet("/api/dashboard/charts", async (HttpContext http) =>
+        {
+            var minutes = 15.0;
+            if (http.Request.Query["minutes"] is { Count: > 0 } m &&
+                (!double.TryParse(m[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out minutes)
+                 || !double.IsFinite(minutes) || minutes <= 0 || minutes > node.Settings.ChartRetention.TotalMinutes))
+                return Results.BadRequest(new { error = $"minutes must be a number in (0, {node.Settings.ChartRetention.TotalMinutes:0.##}]" });
+            var since = MonitorNode.WallClock() - minutes * 60;
+            var charts = await node.Charts.Ask<Charts>(new GetCharts(since), node.Settings.AskTimeout, http.RequestAborted);
+            return Results.Text(charts.Json, "application/json");
         });
 
         app.MapGet("/api/events/stream", async (HttpContext http) =>
@@ -88,7 +105,7 @@ public static class DashboardApi
                         await response.Body.FlushAsync(ct);
                         continue;
                     }
-                    while (subscription.Reader.TryRead(out var batch)) await WriteEventAsync(response, "update", batch, ct);
+                    while (subscription.Reader.TryRead(out var message)) await WriteEventAsync(response, message.Event, message.Data, ct);
                 }
             }
             catch (OperationCanceledException) { } // the browser went away

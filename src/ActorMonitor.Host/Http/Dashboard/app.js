@@ -1,5 +1,7 @@
-// ActorMonitor dashboard: plain JS, no build step. Live updates come from the server-sent events
-// of /api/events/stream; nothing here polls the server.
+// ActorMonitor dashboard: plain JS, no build step (uPlot, the charting library, is embedded by the
+// Host build). Live updates come from the server-sent events of /api/events/stream; nothing here
+// polls the server. This file: the overview's workers and tasks, and the stream; charts.js: the
+// charts; pages.js: the worker and task pages and the routes between them.
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
@@ -18,6 +20,11 @@ function fmtNum(v, digits) {
 function fmtDuration(s) {
   if (s === null || s === undefined) return '';
   return s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${Number(s).toFixed(2)} s`;
+}
+
+function fmtCount(v) {
+  if (v === null || v === undefined) return '';
+  return Number(v).toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
 
 function text(v) {
@@ -60,8 +67,8 @@ function renderWorker(w) {
   tr.replaceChildren();
   const a = document.createElement('a');
   a.textContent = w.hostname;
-  a.href = '#';
-  a.onclick = (e) => { e.preventDefault(); $('#filter-worker').value = w.hostname; state.offset = 0; loadTasks(); };
+  a.className = 'worker-link';
+  a.href = `#worker/${encodeURIComponent(w.hostname)}`;
   cell(tr, '').appendChild(a);
   const status = workerStatus(w);
   cell(tr, status, `status status-${status}`);
@@ -179,63 +186,6 @@ function scheduleReload() {
   if (state.reloadTimer === null) state.reloadTimer = setTimeout(() => { loadTasks(true); loadNames(); }, 400);
 }
 
-// ---- task detail -----------------------------------------------------------------------
-
-const DETAIL_FIELDS = ['name', 'state', 'worker', 'client', 'sent', 'received', 'started', 'succeeded', 'failed', 'retried',
-  'revoked', 'rejected', 'runtime', 'args', 'kwargs', 'result', 'exception', 'traceback', 'eta', 'expires', 'retries',
-  'exchange', 'routing_key', 'clock', 'timestamp'];
-const TIME_FIELDS = new Set(['sent', 'received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'rejected', 'timestamp']);
-
-function taskLink(uuid) {
-  const a = document.createElement('a');
-  a.className = 'task-link';
-  a.dataset.uuid = uuid;
-  a.href = `#task/${uuid}`;
-  a.textContent = uuid;
-  return a;
-}
-
-async function showTask(uuid) {
-  state.detail = uuid;
-  const section = $('#detail');
-  section.hidden = false;
-  $('#detail-uuid').textContent = uuid;
-  const dl = $('#detail-fields');
-  let t;
-  try {
-    t = await api(`/api/task/info/${encodeURIComponent(uuid)}`);
-  } catch (e) {
-    dl.replaceChildren(Object.assign(document.createElement('dd'), { textContent: String(e.message || e), className: 'error' }));
-    return;
-  }
-  if (state.detail !== uuid) return;
-  const items = [];
-  const add = (name, node) => {
-    const dt = document.createElement('dt');
-    dt.textContent = name;
-    const dd = document.createElement('dd');
-    dd.dataset.field = name;
-    dd.append(node);
-    items.push(dt, dd);
-  };
-  for (const f of DETAIL_FIELDS) {
-    if (t[f] === null || t[f] === undefined) continue;
-    add(f, TIME_FIELDS.has(f) ? `${fmtTime(t[f])} (${t[f]})` : text(t[f]));
-  }
-  for (const f of ['parent_id', 'root_id']) if (t[f]) add(f, taskLink(t[f]));
-  const children = document.createElement('span');
-  (t.children || []).forEach((c, i) => { if (i) children.append(' '); children.append(taskLink(c)); });
-  add('children', children);
-  dl.replaceChildren(...items);
-  section.scrollIntoView({ block: 'nearest' });
-}
-
-function route() {
-  const m = location.hash.match(/^#task\/(.+)$/);
-  if (m) showTask(decodeURIComponent(m[1]));
-  else { state.detail = null; $('#detail').hidden = true; }
-}
-
 // ---- live updates (server-sent events) -------------------------------------------------
 
 function connect() {
@@ -248,12 +198,14 @@ function connect() {
     // Whatever changed while disconnected: read once, then follow the stream.
     loadWorkers();
     scheduleReload();
+    loadCharts();
   });
+  source.addEventListener('chart', (e) => onChart(JSON.parse(e.data)));
   source.addEventListener('update', (e) => {
     const batch = JSON.parse(e.data);
     state.updates += 1;
     $('#updates').textContent = String(state.updates);
-    for (const w of batch.workers) renderWorker(w);
+    for (const w of batch.workers) { renderWorker(w); onWorkerChanged(w); }
     let touchesPage = batch.more;
     for (const t of batch.tasks) {
       const tr = document.querySelector(`#tasks tbody tr[data-uuid="${CSS.escape(t.uuid)}"]`);
@@ -264,7 +216,7 @@ function connect() {
         tr.classList.remove('flash'); void tr.offsetWidth; tr.classList.add('flash');
       }
       touchesPage = true;
-      if (t.uuid === state.detail) showTask(t.uuid);
+      onTaskChanged(t);
     }
     // New tasks, totals and filters are the query API's: read the page again, at most every 400 ms.
     if (touchesPage) scheduleReload();
@@ -279,12 +231,13 @@ $('#filter-limit').onchange = () => { state.offset = 0; loadTasks(); };
 $('#clear').onclick = () => { $('#filters').reset(); state.offset = 0; loadTasks(); };
 $('#prev').onclick = () => { state.offset = Math.max(0, state.offset - Number($('#filter-limit').value)); loadTasks(); };
 $('#next').onclick = () => { state.offset += Number($('#filter-limit').value); loadTasks(); };
-$('#close-detail').onclick = () => { location.hash = ''; };
-window.addEventListener('hashchange', route);
 setInterval(refreshStatuses, 1000); // the expiry rule moves with time, not with events
 
-loadWorkers();
-loadTasks();
-loadNames();
-route();
-connect();
+// After every script of the page (charts.js, pages.js) is loaded.
+window.addEventListener('DOMContentLoaded', () => {
+  loadWorkers();
+  loadTasks();
+  loadNames();
+  route();
+  connect();
+});
