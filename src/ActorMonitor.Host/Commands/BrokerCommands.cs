@@ -27,9 +27,9 @@ public static class BrokerCommands
                 var record = new CaptureRecord(ea.RoutingKey, HeadersJson(ea.BasicProperties), PropertiesJson(ea.BasicProperties), ea.Body.ToArray(), localReceived);
                 file.WriteLine(record.ToJsonLine());
                 count++;
-            }, ct, TimeSpan.FromSeconds(seconds), $"actormonitor: capturing into {outPath} for {seconds} s");
+            }, ct, TimeSpan.FromSeconds(seconds), $"capturing into {outPath} for {seconds} s");
             await file.FlushAsync(ct);
-            Console.Error.WriteLine($"actormonitor: captured {count} messages into {outPath}");
+            CliLog.Info($"captured {count} messages into {outPath}");
             return 0;
         }, ct);
 
@@ -50,8 +50,8 @@ public static class BrokerCommands
                     writer.WriteLine(dumper.Format(ev));
                 }
                 foreach (var r in decoded.Rejections)
-                    Console.Error.WriteLine($"actormonitor: rejected a message on {ea.RoutingKey}: {r}");
-            }, ct, null, "actormonitor: dumping events; Ctrl-C stops");
+                    CliLog.Warning($"rejected a message on {ea.RoutingKey}: {r}");
+            }, ct, null, "dumping events; Ctrl-C stops");
             return 0;
         }, ct);
 
@@ -87,7 +87,7 @@ public static class BrokerCommands
                         if (due > TimeSpan.Zero) await Task.Delay(due, ct);
                     }
                 }
-                Console.Error.WriteLine($"actormonitor: published {sent} messages in {clock.Elapsed.TotalSeconds:F2} s ({sent / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0}/s){(skipped > 0 ? $", skipped {skipped} unreadable lines" : "")}");
+                CliLog.Info($"published {sent} messages in {clock.Elapsed.TotalSeconds:F2} s ({sent / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0}/s){(skipped > 0 ? $", skipped {skipped} unreadable lines" : "")}");
                 return 0;
             }, ct);
         }
@@ -131,7 +131,7 @@ public static class BrokerCommands
     }
 
     /// <summary>A queue of this command's own (exclusive, gone with it) bound to every routing key.</summary>
-    /// <param name="ready">Printed on standard error once the queue is bound and consumed: from then on nothing is missed.</param>
+    /// <param name="ready">Logged (info) once the queue is bound and consumed: from then on nothing is missed.</param>
     private static async Task ListenAsync(EventQueueSettings settings, IChannel channel, Action<BasicDeliverEventArgs, double> onMessage, CancellationToken ct, TimeSpan? duration, string ready)
     {
         var queue = await channel.QueueDeclareAsync($"{settings.Prefix}.{Guid.NewGuid()}", durable: false, exclusive: true, autoDelete: true, cancellationToken: ct);
@@ -143,7 +143,7 @@ public static class BrokerCommands
             return Task.CompletedTask;
         };
         await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer, ct);
-        Console.Error.WriteLine(ready);
+        CliLog.Info(ready);
         if (duration is { } d) await Task.Delay(d, ct);
         else await Task.Delay(Timeout.Infinite, ct);
     }
