@@ -31,7 +31,8 @@ public static class ReplayCommand
                 long messages;
                 try
                 {
-                    messages = await CaptureFeeder.FeedAsync(node, reader, ct);
+                    using var progress = ProgressLine.OnTerminal("replay", "messages", reader.Length);
+                    messages = await CaptureFeeder.FeedAsync(node, reader, ct, progress.Report);
                 }
                 catch (IOException ex)
                 {
