@@ -57,7 +57,7 @@ internal sealed class ProgressLine : IDisposable
         double? done = _totalBytes is > 0 ? Math.Min(1.0, Volatile.Read(ref _bytes) / (double)_totalBytes.Value)
             : _duration is { } d && d > TimeSpan.Zero ? Math.Min(1.0, elapsed / d) : null;
         if (done is not { } share) return text;
-        text += string.Format(CultureInfo.InvariantCulture, "  {0:0}%", share * 100);
+        text += string.Format(CultureInfo.InvariantCulture, "  {0:0}%", Math.Floor(share * 100)); // 100% only when done
         if (share > 0 && share < 1) text += "  ETA " + Clock(elapsed * ((1 - share) / share));
         return text;
     }
