@@ -72,6 +72,8 @@ public sealed class NodeOptions
             if (parse.GetValue(m.Option) is { } flag) sb.AppendLine($"{m.HoconPath} = {m.ToHocon(flag)}");
         foreach (var f in _flags)
             if (parse.GetValue(f.Option)) sb.AppendLine($"{f.HoconPath} = on");
+        // --log-level (or its variable, or the command's default) is Akka's level too; --config may still set another.
+        sb.AppendLine($"akka.loglevel = {CliLog.AkkaLevel(CliLog.Resolve(parse, Environment.GetEnvironmentVariable(CliLog.EnvVar)))}");
         if (Environment.GetEnvironmentVariable("ACTORMONITOR_CONFIG") is { Length: > 0 } extraEnv) sb.AppendLine(extraEnv);
         if (parse.GetValue(Config) is { } extra) sb.AppendLine(extra);
         return sb.ToString();

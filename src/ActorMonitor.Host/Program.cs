@@ -22,6 +22,7 @@ public static class Program
             // takes longer than System.CommandLine's default 2 s before it forces the exit.
             var parse = BuildRoot().Parse(args);
             if (Commands.Cmd.CmdCommand.RejectUsage(parse) is { } usage) return usage;
+            if (parse.Errors.Count == 0) CliLog.Configure(parse);
             return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(90) });
         }
         catch (Exception ex)
@@ -33,6 +34,7 @@ public static class Program
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("ActorMonitor: real-time monitoring of Celery clusters on an Akka.NET cluster.");
+        root.Options.Add(CliLog.CreateOption());
         root.Subcommands.Add(Replay());
         root.Subcommands.Add(Run());
         root.Subcommands.Add(State());

@@ -129,11 +129,11 @@ public sealed class CmdClusterTests(RabbitBroker broker, PostgresServer postgres
         var table = await Cmd("cluster", "sharding", "region-stats", "task");
         Assert.Equal(0, table.ExitCode);
         output.WriteLine(table.Stdout);
-        Assert.Matches($@"(?m)^total\s+\d+\s+\d+\s+\d+\s+{taskCount}$", table.Stdout);
+        Assert.Matches($@"(?m)^total\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+{taskCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}$", table.Stdout); // counts grouped
         var regions = await Cmd("cluster", "sharding", "regions");
         Assert.Equal(0, regions.ExitCode);
-        Assert.Matches(@"(?m)^task\s+2\s+\d+\s+\d+\s+0$", regions.Stdout);
-        Assert.Matches(@"(?m)^worker\s+2\s+\d+\s+\d+\s+0$", regions.Stdout);
+        Assert.Matches(@"(?m)^task\s+2\s+[\d,]+\s+[\d,]+\s+0$", regions.Stdout);
+        Assert.Matches(@"(?m)^worker\s+2\s+[\d,]+\s+[\d,]+\s+0$", regions.Stdout);
 
         // celery task: the task as Celery's State has it (a passivated one comes back from its row),
         // but for what depends on the order of events with two receivers (README, "Several nodes").
@@ -164,7 +164,7 @@ public sealed class CmdClusterTests(RabbitBroker broker, PostgresServer postgres
         Assert.Equal(0, tasksTable.ExitCode);
         output.WriteLine(tasksTable.Stdout);
         Assert.Equal(5, System.Text.RegularExpressions.Regex.Matches(tasksTable.Stdout, @"(?m)^[0-9a-f-]{36}\s+\S+\s+SUCCESS\s").Count);
-        Assert.Contains($"tasks 1-5 of {matching}", tasksTable.Stdout);
+        Assert.Contains($"tasks 1-5 of {matching.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}", tasksTable.Stdout);
 
         // celery stats: the receiver's figures and the counts of the query API.
         var stats = await JsonAsync(Cmd("celery", "stats", "--json"));
@@ -174,8 +174,8 @@ public sealed class CmdClusterTests(RabbitBroker broker, PostgresServer postgres
         Assert.Equal(taskCount, counts.GetProperty("total").GetInt32());
         Assert.Equal(taskCount, counts.GetProperty("by_state").EnumerateObject().Sum(p => p.Value.GetInt32()));
         var statsTable = await Cmd("celery", "stats");
-        Assert.Contains($"tasks: {taskCount}", statsTable.Stdout);
-        Assert.Matches(@"(?m)^SUCCESS\s+\d+$", statsTable.Stdout);
+        Assert.Contains($"tasks: {taskCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}", statsTable.Stdout);
+        Assert.Matches(@"(?m)^SUCCESS\s+[\d,]+$", statsTable.Stdout);
 
         // celery workers: every worker of the corpus.
         var workers = await Cmd("celery", "workers");
@@ -185,7 +185,7 @@ public sealed class CmdClusterTests(RabbitBroker broker, PostgresServer postgres
             Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(w.Name)}\s", workers.Stdout);
         var worker = await Cmd("celery", "worker", expected.RootElement.GetProperty("workers").EnumerateObject().First().Name);
         Assert.Equal(0, worker.ExitCode);
-        Assert.Matches(@"(?m)^processed\s+\d+$", worker.Stdout);
+        Assert.Matches(@"(?m)^processed\s+[\d,]+$", worker.Stdout);
         Assert.Equal(3, (await Cmd("celery", "worker", "celery@nowhere")).ExitCode);
 
         // actor hierarchy: this node's own actors and the sharding regions.
@@ -237,6 +237,94 @@ public sealed class CmdClusterTests(RabbitBroker broker, PostgresServer postgres
         catch (HttpRequestException)
         {
             return -1; // a checkpoint across the cluster failed: ask again
+        }
+    }
+}
+
+/// <summary>
+/// `cmd` tables for people (README, "Inspecting a running cluster"): a task's runtime in ms or s as
+/// the dashboard shows it, times in the local time zone with their offset, counts grouped; --json
+/// keeps the node's numbers. An in-process node (memory journal, no broker) fed with a corpus, and
+/// `cmd` run in a time zone of its own.
+/// </summary>
+public sealed class CmdFormatTests
+{
+    private const string Zone = "Asia/Kolkata";
+
+    [Fact]
+    public void Durations_counts_and_times_read_as_on_the_dashboard()
+    {
+        Assert.Equal("0.0 ms", Commands.Cmd.HumanFormat.Duration(4.46e-05));
+        Assert.Equal("12.3 ms", Commands.Cmd.HumanFormat.Duration(0.01234));
+        Assert.Equal("1.50 s", Commands.Cmd.HumanFormat.Duration(1.5));
+        Assert.Equal("12,345", Commands.Cmd.HumanFormat.Count(12345));
+        Assert.True(Commands.Cmd.HumanFormat.IsNumber("12,345") && Commands.Cmd.HumanFormat.IsNumber("0.0 ms") && Commands.Cmd.HumanFormat.IsNumber("1.50 s"));
+        Assert.False(Commands.Cmd.HumanFormat.IsNumber("2026-12-06 21:04:05 +00:00"));
+    }
+
+    [Fact]
+    public async Task Tasks_and_stats_show_runtime_local_times_and_grouped_counts()
+    {
+        var system = await Cluster.Hosting.MonitorSystem.StartAsync(Cluster.Hosting.MonitorConfig.With(
+            "actormonitor.receiver.utcoffset = 0\nactormonitor.journal = memory\nakka.loglevel = WARNING"));
+        try
+        {
+            var node = await Cluster.Hosting.MonitorNode.StartAsync(system);
+            await using (var capture = File.OpenRead(Corpus.Capture("synth-2k")))
+                await Cluster.Hosting.CaptureFeeder.FeedAsync(node, capture);
+            await node.Queries.DrainAsync(TimeSpan.FromSeconds(30));
+            var port = Repo.FreePort();
+            var app = await Http.HttpEndpoint.StartAsync(node, null, $"127.0.0.1:{port}", CancellationToken.None);
+            try
+            {
+                var env = new Dictionary<string, string> { ["TZ"] = Zone };
+                Task<Cli.Result> Cmd(params string[] args) => Cli.RunWithEnvAsync(env, ["cmd", "--url", $"http://127.0.0.1:{port}", .. args]);
+                string[] page = ["celery", "tasks", "--state", "SUCCESS", "--limit", "1000"];
+
+                var json = await Cmd([.. page, "--json"]);
+                Assert.True(json.ExitCode == 0, json.Stderr);
+                using var doc = JsonDocument.Parse(json.Stdout); // the node's numbers, untouched
+                var tasks = doc.RootElement.GetProperty("tasks").EnumerateArray().ToList();
+                var total = doc.RootElement.GetProperty("total").GetInt64();
+                Assert.True(total >= 1000, "enough tasks for a grouped count");
+                Assert.Equal(1000, tasks.Count);
+
+                var table = await Cmd(page);
+                Assert.Equal(0, table.ExitCode);
+                var zone = TimeZoneInfo.FindSystemTimeZoneById(Zone);
+                var rows = table.Stdout.Split('\n').Where(l => l.Length > 36).ToDictionary(l => l[..36]);
+                foreach (var t in tasks)
+                {
+                    var runtime = t.GetProperty("runtime").GetDouble();
+                    var expectedRuntime = runtime < 1
+                        ? (runtime * 1000).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " ms"
+                        : runtime.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " s";
+                    var received = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(t.GetProperty("received").GetDouble() * 1000)), zone);
+                    Assert.Equal("+05:30", received.ToString("zzz"));
+                    // The last two columns: RECEIVED, then RUNTIME right-aligned.
+                    Assert.Matches($@"\s{System.Text.RegularExpressions.Regex.Escape(received.ToString("yyyy-MM-dd HH:mm:ss zzz"))}\s+{System.Text.RegularExpressions.Regex.Escape(expectedRuntime)}$",
+                        rows[t.GetProperty("uuid").GetString()!]);
+                }
+                Assert.Matches(@"(?m)\s0\.0 ms$", table.Stdout); // the quickest tasks took microseconds
+                var grouped = total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Contains(",", grouped);
+                Assert.Contains($"tasks 1-1,000 of {grouped}", table.Stdout);
+
+                var stats = await Cmd("celery", "stats");
+                Assert.Equal(0, stats.ExitCode);
+                using (var statsJson = JsonDocument.Parse((await Cmd("celery", "stats", "--json")).Stdout))
+                    Assert.Contains("tasks: " + statsJson.RootElement.GetProperty("counts").GetProperty("total").GetInt64().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + "\n", stats.Stdout);
+                Assert.Matches(@"(?m)^SUCCESS\s+" + grouped + "$", stats.Stdout);
+                Assert.Matches(@"(?m)^messages\s+2,509$", stats.Stdout);
+            }
+            finally
+            {
+                await app.DisposeAsync();
+            }
+        }
+        finally
+        {
+            await system.Terminate();
         }
     }
 }

@@ -150,9 +150,9 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
         var source = Corpus.Capture("real-mixed-1");
         var lines = File.ReadAllLines(source).Where(l => l.Trim().Length > 0).ToArray();
         var recorded = Path.Combine(Path.GetTempPath(), $"capture-{Guid.NewGuid():N}.jsonl");
-        await using var capture = ChildProcess.Actormonitor("capture", "capture", recorded, "8", "--broker", broker.Url);
-        await using var dump = ChildProcess.Actormonitor("dump", "dump", "--broker", broker.Url);
-        // Each says on stderr when its queue is bound: from then on it misses nothing.
+        await using var capture = ChildProcess.Actormonitor("capture", "capture", recorded, "8", "--broker", broker.Url, "--log-level", "info");
+        await using var dump = ChildProcess.Actormonitor("dump", "dump", "--broker", broker.Url, "--log-level", "info");
+        // Each says on stderr (at info level) when its queue is bound: from then on it misses nothing.
         await Task.WhenAll(WaitForStderrAsync(dump, "dumping events"), WaitForStderrAsync(capture, "capturing into"));
         Assert.Equal(0, (await Cli.RunAsync("publish", source, "--broker", broker.Url)).ExitCode);
 
@@ -205,7 +205,7 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
 
         await using var node = await LiveNode.StartAsync(broker.Url);
         var started = DateTime.UtcNow;
-        var publish = await Cli.RunAsync("publish", capture, "--broker", broker.Url);
+        var publish = await Cli.RunAsync("publish", capture, "--broker", broker.Url, "--log-level", "info");
         Assert.Equal(0, publish.ExitCode);
         output.WriteLine(publish.Stderr.Trim());
         await node.WaitUntilAsync(async () =>

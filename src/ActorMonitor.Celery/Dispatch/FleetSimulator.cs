@@ -35,6 +35,9 @@ public sealed class FleetSimulator(SimulationOptions options, Func<string, IEven
 
     private long _events;
 
+    /// <summary>Events sent so far, for a live display while the fleet runs.</summary>
+    public long EventsSent => Interlocked.Read(ref _events);
+
     public async Task<SimulationSummary> RunAsync(CancellationToken ct)
     {
         var rnd = new Random(options.Seed);

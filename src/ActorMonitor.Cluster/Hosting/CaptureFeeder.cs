@@ -10,16 +10,18 @@ namespace ActorMonitor.Cluster.Hosting;
 /// </summary>
 public static class CaptureFeeder
 {
+    /// <param name="progress">Told after every line: messages fed so far and bytes of the capture read.</param>
     /// <returns>The number of messages (non-blank lines) fed.</returns>
-    public static async Task<long> FeedAsync(MonitorNode node, Stream capture, CancellationToken ct = default)
+    public static async Task<long> FeedAsync(MonitorNode node, Stream capture, CancellationToken ct = default, Action<long, long>? progress = null)
     {
         var decoder = node.CreateDecoder();
         var lines = new Utf8LineReader(capture);
         await using var ingest = node.CreateIngestClient();
         double? lastLocalReceived = null;
-        long messages = 0;
+        long messages = 0, bytes = 0;
         while (await lines.ReadLineAsync(ct) is { } line)
         {
+            bytes += line.Length + 1; // its line break, give or take a \r
             if (IsBlank(line.Span)) continue;
             messages++;
             var record = CaptureRecord.Parse(line.Span, out var error);
@@ -29,6 +31,7 @@ public static class CaptureFeeder
                 ? DecodedMessage.Rejected(RejectionCause.BadCaptureLine, error!)
                 : decoder.Decode(record.Body);
             await ingest.SendAsync(record?.RoutingKey ?? "", decoded, lastLocalReceived ?? 0, ct);
+            progress?.Invoke(messages, bytes);
         }
         await ingest.WhenAllAppliedAsync(ct);
         return messages;

@@ -22,14 +22,24 @@ public static class BrokerCommands
         {
             await using var file = new StreamWriter(outPath, append: false, new UTF8Encoding(false));
             var count = 0;
-            await ListenAsync(settings, channel, (ea, localReceived) =>
+            ProgressLine? progress = null;
+            try
             {
-                var record = new CaptureRecord(ea.RoutingKey, HeadersJson(ea.BasicProperties), PropertiesJson(ea.BasicProperties), ea.Body.ToArray(), localReceived);
-                file.WriteLine(record.ToJsonLine());
-                count++;
-            }, ct, TimeSpan.FromSeconds(seconds), $"actormonitor: capturing into {outPath} for {seconds} s");
+                await ListenAsync(settings, channel, (ea, localReceived) =>
+                {
+                    var record = new CaptureRecord(ea.RoutingKey, HeadersJson(ea.BasicProperties), PropertiesJson(ea.BasicProperties), ea.Body.ToArray(), localReceived);
+                    file.WriteLine(record.ToJsonLine());
+                    progress?.Report(++count);
+                }, ct, TimeSpan.FromSeconds(seconds), $"capturing into {outPath} for {seconds} s",
+                    // From the moment the queue is bound: the time it records for is known, hence an ETA.
+                    () => progress = ProgressLine.OnTerminal("capture", "messages", duration: TimeSpan.FromSeconds(seconds)));
+            }
+            finally
+            {
+                progress?.Dispose();
+            }
             await file.FlushAsync(ct);
-            Console.Error.WriteLine($"actormonitor: captured {count} messages into {outPath}");
+            CliLog.Info($"captured {count} messages into {outPath}");
             return 0;
         }, ct);
 
@@ -50,8 +60,8 @@ public static class BrokerCommands
                     writer.WriteLine(dumper.Format(ev));
                 }
                 foreach (var r in decoded.Rejections)
-                    Console.Error.WriteLine($"actormonitor: rejected a message on {ea.RoutingKey}: {r}");
-            }, ct, null, "actormonitor: dumping events; Ctrl-C stops");
+                    CliLog.Warning($"rejected a message on {ea.RoutingKey}: {r}");
+            }, ct, null, "dumping events; Ctrl-C stops");
             return 0;
         }, ct);
 
@@ -72,22 +82,26 @@ public static class BrokerCommands
             return await WithBrokerAsync(hocon, async (settings, channel) =>
             {
                 var lines = new Utf8LineReader(file);
-                long sent = 0, skipped = 0;
+                long sent = 0, skipped = 0, read = 0;
                 var clock = Stopwatch.StartNew();
+                using var progress = ProgressLine.OnTerminal("publish", "messages", file.Length);
                 while (await lines.ReadLineAsync(ct) is { } line)
                 {
+                    read += line.Length + 1;
+                    progress.Report(sent, read);
                     if (line.Span.Trim(" \t\r"u8).IsEmpty) continue;
                     var record = CaptureRecord.Parse(line.Span, out _);
                     if (record is null) { skipped++; continue; }
                     await channel.BasicPublishAsync(settings.EventExchange, record.RoutingKey, false, Properties(record), record.Body, ct);
-                    sent++;
+                    progress.Report(++sent, read);
                     if (rate is { } r && r > 0)
                     {
                         var due = TimeSpan.FromSeconds(sent / r) - clock.Elapsed;
                         if (due > TimeSpan.Zero) await Task.Delay(due, ct);
                     }
                 }
-                Console.Error.WriteLine($"actormonitor: published {sent} messages in {clock.Elapsed.TotalSeconds:F2} s ({sent / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0}/s){(skipped > 0 ? $", skipped {skipped} unreadable lines" : "")}");
+                progress.Dispose();
+                CliLog.Info($"published {sent} messages in {clock.Elapsed.TotalSeconds:F2} s ({sent / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0}/s){(skipped > 0 ? $", skipped {skipped} unreadable lines" : "")}");
                 return 0;
             }, ct);
         }
@@ -131,8 +145,10 @@ public static class BrokerCommands
     }
 
     /// <summary>A queue of this command's own (exclusive, gone with it) bound to every routing key.</summary>
-    /// <param name="ready">Printed on standard error once the queue is bound and consumed: from then on nothing is missed.</param>
-    private static async Task ListenAsync(EventQueueSettings settings, IChannel channel, Action<BasicDeliverEventArgs, double> onMessage, CancellationToken ct, TimeSpan? duration, string ready)
+    /// <param name="ready">Logged (info) once the queue is bound and consumed: from then on nothing is missed.</param>
+    /// <param name="onReady">Run at that moment, before the first message.</param>
+    private static async Task ListenAsync(EventQueueSettings settings, IChannel channel, Action<BasicDeliverEventArgs, double> onMessage, CancellationToken ct,
+        TimeSpan? duration, string ready, Action? onReady = null)
     {
         var queue = await channel.QueueDeclareAsync($"{settings.Prefix}.{Guid.NewGuid()}", durable: false, exclusive: true, autoDelete: true, cancellationToken: ct);
         await channel.QueueBindAsync(queue.QueueName, settings.EventExchange, "#", cancellationToken: ct);
@@ -142,8 +158,9 @@ public static class BrokerCommands
             onMessage(ea, MonitorNode.WallClock());
             return Task.CompletedTask;
         };
+        onReady?.Invoke();
         await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer, ct);
-        Console.Error.WriteLine(ready);
+        CliLog.Info(ready);
         if (duration is { } d) await Task.Delay(d, ct);
         else await Task.Delay(Timeout.Infinite, ct);
     }

@@ -31,7 +31,8 @@ public static class ReplayCommand
                 long messages;
                 try
                 {
-                    messages = await CaptureFeeder.FeedAsync(node, reader, ct);
+                    using var progress = ProgressLine.OnTerminal("replay", "messages", reader.Length);
+                    messages = await CaptureFeeder.FeedAsync(node, reader, ct, progress.Report);
                 }
                 catch (IOException ex)
                 {
@@ -40,8 +41,8 @@ public static class ReplayCommand
                 await node.Queries.DrainAsync(node.Settings.AskTimeout);
                 var applied = clock.Elapsed;
                 var state = await node.Queries.StateAsync(asOf, ct);
-                Console.Error.WriteLine(FormattableString.Invariant(
-                    $"actormonitor: replayed {messages} messages ({state.EventCount} events) in {applied.TotalSeconds:F2} s; state read in {(clock.Elapsed - applied).TotalSeconds:F2} s"));
+                CliLog.Info(FormattableString.Invariant(
+                    $"replayed {messages} messages ({state.EventCount} events) in {applied.TotalSeconds:F2} s; state read in {(clock.Elapsed - applied).TotalSeconds:F2} s"));
                 state.WriteTo(output);
                 await output.WriteAsync("\n"u8.ToArray(), ct);
                 await output.FlushAsync(ct);

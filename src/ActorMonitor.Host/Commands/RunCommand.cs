@@ -60,7 +60,7 @@ public static class RunCommand
             {
                 return CliError.Fail($"cannot serve HTTP on {http}: {ex.GetBaseException().Message}");
             }
-            Console.Error.WriteLine($"actormonitor: node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}; managed heap limit {ManagedHeap.Describe(heapLimit)}");
+            CliLog.Info($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}; managed heap limit {ManagedHeap.Describe(heapLimit)}");
 
             var served = ServeAsync(node, consumer, web, stop.Token);
             // A leave or down decided elsewhere (`cmd cluster leave`, the split-brain resolver) runs
@@ -70,7 +70,7 @@ public static class RunCommand
             {
                 var reason = CoordinatedShutdown.Get(system).ShutdownReason;
                 if (reason is not CoordinatedShutdown.ClrExitReason)
-                    Console.Error.WriteLine($"actormonitor: the cluster stops this node ({reason?.GetType().Name}): stopping consumption, last checkpoint");
+                    CliLog.Info($"the cluster stops this node ({reason?.GetType().Name}): stopping consumption, last checkpoint");
                 try { stop.Cancel(); } catch (ObjectDisposedException) { }
                 try { await served; } catch (Exception) { /* reported by the command itself */ }
                 return Done.Instance;
@@ -93,6 +93,6 @@ public static class RunCommand
         // Everything applied is written; messages whose acks could not be sent any more are
         // redelivered to the next consumer and recognised there.
         try { await node.Queries.CheckpointAsync(TimeSpan.FromSeconds(30)); }
-        catch (Exception ex) { Console.Error.WriteLine($"actormonitor: final checkpoint failed: {ex.GetBaseException().Message}"); }
+        catch (Exception ex) { CliLog.Error($"final checkpoint failed: {ex.GetBaseException().Message}"); }
     }
 }

@@ -43,11 +43,18 @@ public static class SimulateCommand
             var t = new RabbitEventTransport(settings.BrokerUrl, host, settings.EventExchange);
             lock (transports) transports.Add(t);
             return t;
-        }, warn: w => Console.Error.WriteLine("actormonitor: " + w));
-        Console.Error.WriteLine($"actormonitor: simulating {workers} workers at {rate} tasks/s on {settings.BrokerUrl}{(duration is null ? "; Ctrl-C stops" : $" for {duration} s")}");
-        var summary = await simulator.RunAsync(ct);
+        }, warn: CliLog.Warning);
+        CliLog.Info($"simulating {workers} workers at {rate} tasks/s on {settings.BrokerUrl}{(duration is null ? "; Ctrl-C stops" : $" for {duration} s")}");
+        SimulationSummary summary;
+        using (var progress = ProgressLine.OnTerminal("simulate", "events", duration: duration is { } seconds ? TimeSpan.FromSeconds(seconds) : null))
+        {
+            // The simulator counts its events itself; the line reads them at its own pace.
+            using var reading = new Timer(_ => progress.Report(simulator.EventsSent), null, TimeSpan.Zero, ProgressLine.Refresh);
+            summary = await simulator.RunAsync(ct);
+            progress.Report(summary.Events);
+        }
         foreach (var t in transports) await t.DisposeAsync();
-        Console.Error.WriteLine($"actormonitor: {summary.Tasks} tasks ({summary.Failed} failed), {summary.Events} events sent");
+        CliLog.Info($"{summary.Tasks} tasks ({summary.Failed} failed), {summary.Events} events sent");
         return 0;
     }
 }

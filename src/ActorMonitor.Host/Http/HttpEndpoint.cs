@@ -17,8 +17,19 @@ public static class HttpEndpoint
 {
     public static async Task<WebApplication> StartAsync(MonitorNode node, BrokerStatus? broker, string address, CancellationToken ct)
     {
+        var app = Build(node, broker, address, HttpDiagnostics.ToStderr());
+        await app.StartAsync(ct);
+        return app;
+    }
+
+    /// <param name="diagnostics">Where failed routes (and, at debug level, requests) are logged.</param>
+    /// <param name="extraRoutes">For tests only: routes mapped after the node's own.</param>
+    internal static WebApplication Build(MonitorNode node, BrokerStatus? broker, string address, HttpDiagnostics diagnostics, Action<WebApplication>? extraRoutes = null)
+    {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders(); // standard output is for data
+        // Standard output is for data: ASP.NET's own console logs stay off; HttpDiagnostics logs to standard error.
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IStartupFilter>(diagnostics);
         // The node handles SIGTERM itself (final checkpoint, graceful leave); the web host's console
         // lifetime would let the runtime end the process as soon as the web host stopped.
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoSignalLifetime>();
@@ -95,8 +106,7 @@ public static class HttpEndpoint
 
         MetricsApi.Map(app, node);
         DashboardApi.Map(app, node);
-
-        await app.StartAsync(ct);
+        extraRoutes?.Invoke(app);
         return app;
     }
 }

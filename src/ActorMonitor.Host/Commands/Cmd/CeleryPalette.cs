@@ -113,11 +113,12 @@ internal static class CeleryPalette
             if (parse.GetValue(options.Json)) { output.Json(r); return 0; }
             var tasks = r.GetProperty("tasks").EnumerateArray().ToList();
             output.Table(["UUID", "NAME", "STATE", "WORKER", "RECEIVED", "RUNTIME"],
-                tasks.Select(t => new[] { Get(t, "uuid"), Get(t, "name"), Get(t, "state"), Get(t, "worker"), Time(t, "received"), Get(t, "runtime") }));
+                tasks.Select(t => new[] { Get(t, "uuid"), Get(t, "name"), Get(t, "state"), Get(t, "worker"), Time(t, "received"), Duration(t, "runtime") }));
             var total = r.GetProperty("total").GetInt64();
             var first = r.TryGetProperty("offset", out var o) ? o.GetInt64() : 0;
             output.Line();
-            output.Line(tasks.Count == 0 ? $"no task on this page; {total} match" : $"tasks {first + 1}-{first + tasks.Count} of {total}");
+            output.Line(tasks.Count == 0 ? $"no task on this page; {HumanFormat.Count(total)} match"
+                : $"tasks {HumanFormat.Count(first + 1)}-{HumanFormat.Count(first + tasks.Count)} of {HumanFormat.Count(total)}");
             return 0;
         });
         return cmd;
@@ -139,22 +140,22 @@ internal static class CeleryPalette
             var s = stats.RootElement;
             var fields = new List<(string, string?)>
             {
-                ("messages", Get(s, "messages")), ("rejected messages", Get(s, "rejected")),
-                ("accepted events", Get(s, "accepted_events")), ("rejected events", Get(s, "rejected_events")),
-                ("duplicate messages", Get(s, "duplicate_messages")), ("duplicate events", Get(s, "duplicate_events")),
-                ("in flight", Get(s, "in_flight")), ("awaiting checkpoint", Get(s, "awaiting_checkpoint")),
-                ("checkpoint failures", Get(s, "checkpoint_failures")),
+                ("messages", Count(s, "messages")), ("rejected messages", Count(s, "rejected")),
+                ("accepted events", Count(s, "accepted_events")), ("rejected events", Count(s, "rejected_events")),
+                ("duplicate messages", Count(s, "duplicate_messages")), ("duplicate events", Count(s, "duplicate_events")),
+                ("in flight", Count(s, "in_flight")), ("awaiting checkpoint", Count(s, "awaiting_checkpoint")),
+                ("checkpoint failures", Count(s, "checkpoint_failures")),
             };
             if (s.TryGetProperty("store", out var store))
                 fields.AddRange([
-                    ("journal", Get(store, "journal")), ("live tasks", Get(store, "live_tasks")), ("live workers", Get(store, "live_workers")),
-                    ("passivations", Get(store, "passivations")), ("rows written", Get(store, "rows_written")), ("rows loaded", Get(store, "rows_loaded")),
+                    ("journal", Get(store, "journal")), ("live tasks", Count(store, "live_tasks")), ("live workers", Count(store, "live_workers")),
+                    ("passivations", Count(store, "passivations")), ("rows written", Count(store, "rows_written")), ("rows loaded", Count(store, "rows_loaded")),
                     ("store failing", Get(store, "failing")),
                 ]);
             if (s.TryGetProperty("broker", out var broker) && broker.ValueKind == JsonValueKind.Object)
                 fields.AddRange([
                     ("queue", Get(broker, "queue")), ("broker connected", Get(broker, "connected")),
-                    ("consumed", Get(broker, "consumed")), ("acked", Get(broker, "acked")), ("overflowed", Get(broker, "overflowed")),
+                    ("consumed", Count(broker, "consumed")), ("acked", Count(broker, "acked")), ("overflowed", Count(broker, "overflowed")),
                 ]);
             if (s.TryGetProperty("cluster", out var cluster))
                 fields.Add(("cluster members", cluster.GetProperty("members").GetArrayLength().ToString()));
@@ -167,14 +168,14 @@ internal static class CeleryPalette
             }
             var c = counts.RootElement;
             output.Line();
-            output.Line($"tasks: {Get(c, "total")}");
+            output.Line($"tasks: {Count(c, "total")}");
             foreach (var (key, header) in new[] { ("by_state", "STATE"), ("by_name", "NAME"), ("by_worker", "WORKER") })
             {
                 if (!c.TryGetProperty(key, out var group) || group.ValueKind != JsonValueKind.Object) continue;
                 output.Line();
                 output.Table([header, "TASKS"], group.EnumerateObject()
                     .OrderByDescending(p => p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble() : 0).ThenBy(p => p.Name, StringComparer.Ordinal)
-                    .Select(p => new[] { p.Name, Text(p.Value) }));
+                    .Select(p => new[] { p.Name, HumanFormat.Count(p.Value) }));
             }
             return 0;
         });
@@ -204,13 +205,13 @@ internal static class CeleryPalette
             // Flower nests what inspect returned under "stats"; our state's workers are flat.
             var stats = w.ValueKind == JsonValueKind.Object && w.TryGetProperty("stats", out var st) && st.ValueKind == JsonValueKind.Object ? st : w;
             var alive = Field(w, "alive") ?? Field(w, "status");
-            var active = Field(w, "active") is { } a ? a.ValueKind == JsonValueKind.Array ? a.GetArrayLength().ToString() : Text(a) : null;
-            var processed = Get(w, "processed") ?? (Field(stats, "total") is { ValueKind: JsonValueKind.Object } total
-                ? total.EnumerateObject().Sum(t => t.Value.ValueKind == JsonValueKind.Number ? t.Value.GetInt64() : 0).ToString() : null);
+            var active = Field(w, "active") is { } a ? a.ValueKind == JsonValueKind.Array ? HumanFormat.Count(a.GetArrayLength()) : HumanFormat.Count(a) : null;
+            var processed = Count(w, "processed") ?? (Field(stats, "total") is { ValueKind: JsonValueKind.Object } total
+                ? HumanFormat.Count(total.EnumerateObject().Sum(t => t.Value.ValueKind == JsonValueKind.Number ? t.Value.GetInt64() : 0)) : null);
             var load = Field(w, "loadavg") is { ValueKind: JsonValueKind.Array } l ? string.Join(" ", l.EnumerateArray().Select(x => x.GetRawText())) : null;
             var software = Get(w, "sw_ident") is { } ident ? $"{ident} {Get(w, "sw_ver")}".Trim() : null;
             var beat = Field(w, "heartbeats") is { ValueKind: JsonValueKind.Array } h && h.GetArrayLength() > 0
-                ? Time(h[h.GetArrayLength() - 1]) : null;
+                ? HumanFormat.Time(h[h.GetArrayLength() - 1]) : null;
             return new[]
             {
                 p.Name, alive is { } x ? x.ValueKind switch { JsonValueKind.True => "online", JsonValueKind.False => "offline", _ => Text(x) } : null,
@@ -223,11 +224,11 @@ internal static class CeleryPalette
     private static JsonElement? Field(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v : null;
 
-    /// <summary>An object's fields in name order, nested values as compact JSON.</summary>
+    /// <summary>An object's fields in name order, times, runtime and counts formatted, nested values as compact JSON.</summary>
     private static IEnumerable<(string Name, string? Value)> Flatten(JsonElement e) =>
         e.ValueKind != JsonValueKind.Object
             ? [("value", Text(e))]
-            : e.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => (p.Name, Text(p.Value)));
+            : e.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => (p.Name, HumanFormat.Field(p.Name, p.Value)));
 
     /// <summary>Epoch seconds as given, or an ISO 8601 time turned into them.</summary>
     private static string? Epoch(string? text, string option)

@@ -74,7 +74,7 @@ internal static class ClusterPalette
             output.Table(["TYPE", "NODES", "SHARDS", "ENTITIES", "FAILED SHARDS"],
                 doc.RootElement.GetProperty("regions").EnumerateArray().Select(t => new[]
                 {
-                    Get(t, "type"), t.GetProperty("nodes").GetArrayLength().ToString(), Get(t, "shards"), Get(t, "entities"), Get(t, "failed_shards"),
+                    Get(t, "type"), t.GetProperty("nodes").GetArrayLength().ToString(), Count(t, "shards"), Count(t, "entities"), Count(t, "failed_shards"),
                 }));
             return 0;
         });
@@ -103,8 +103,8 @@ internal static class ClusterPalette
             output.Table(["SHARD", "NODE", "LIVE", "PASSIVATED", "ENTITIES"],
                 r.GetProperty("shards").EnumerateArray().Select(s => new[]
                 {
-                    Get(s, "shard"), Get(s, "node") ?? "(not allocated)", Get(s, "live"), Get(s, "passivated"),
-                    (s.GetProperty("live").GetInt32() + s.GetProperty("passivated").GetInt32()).ToString(),
+                    Get(s, "shard"), Get(s, "node") ?? "(not allocated)", Count(s, "live"), Count(s, "passivated"),
+                    HumanFormat.Count(s.GetProperty("live").GetInt32() + s.GetProperty("passivated").GetInt32()),
                 }));
             output.Line();
             NodeTable(output, r);
@@ -127,9 +127,9 @@ internal static class ClusterPalette
         output.Table(["NODE", "SHARDS", "LIVE", "PASSIVATED", "ENTITIES"],
             r.GetProperty("nodes").EnumerateArray().Select(n => new[]
             {
-                Get(n, "node") ?? "(not allocated)", Get(n, "shards"), Get(n, "live"), Get(n, "passivated"),
-                (n.GetProperty("live").GetInt32() + n.GetProperty("passivated").GetInt32()).ToString(),
-            }).Append([ "total", Get(totals, "shards"), Get(totals, "live"), Get(totals, "passivated"), Get(totals, "entities") ]));
+                Get(n, "node") ?? "(not allocated)", Count(n, "shards"), Count(n, "live"), Count(n, "passivated"),
+                HumanFormat.Count(n.GetProperty("live").GetInt32() + n.GetProperty("passivated").GetInt32()),
+            }).Append([ "total", Count(totals, "shards"), Count(totals, "live"), Count(totals, "passivated"), Count(totals, "entities") ]));
         if (!r.GetProperty("checkpointed").GetBoolean())
             output.Line("(the checkpoint before counting failed: rows may lag what is live)");
     }

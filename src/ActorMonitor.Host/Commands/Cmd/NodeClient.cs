@@ -218,7 +218,7 @@ internal sealed class CmdOutput(Stream stream)
         await stream.FlushAsync(ct);
     }
 
-    private static bool IsNumber(string cell) => cell == "-" || double.TryParse(cell, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _);
+    private static bool IsNumber(string cell) => cell == "-" || HumanFormat.IsNumber(cell);
 }
 
 /// <summary>Runs a command's body with a client and an output; failures become one line and their exit code.</summary>
@@ -255,14 +255,15 @@ internal static class CmdRunner
     public static string? Get(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? Text(v) : null;
 
-    /// <summary>Epoch seconds as UTC time for tables (JSON output keeps the numbers).</summary>
+    /// <summary>Epoch seconds as local time for tables (JSON output keeps the numbers).</summary>
     public static string? Time(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? Time(v) : null;
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? HumanFormat.Time(v.GetDouble()) : null;
 
-    public static string? Time(JsonElement v)
-    {
-        if (v.ValueKind != JsonValueKind.Number) return null;
-        var seconds = v.GetDouble();
-        return DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(seconds * 1000)).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
-    }
+    /// <summary>A count grouped (12,345).</summary>
+    public static string? Count(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? HumanFormat.Count(v) : null;
+
+    /// <summary>Seconds in ms or s.</summary>
+    public static string? Duration(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? HumanFormat.Duration(v) : null;
 }
