@@ -39,7 +39,7 @@ public sealed class HttpDiagnosticsTests
                         Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
                         Assert.Equal("application/json", failed.Content.Headers.ContentType?.MediaType);
                         using var body = JsonDocument.Parse(await failed.Content.ReadAsStringAsync());
-                        Assert.Equal("internal error in /test/fail/{what}: InvalidOperationException: the disk is gone",
+                        Assert.Equal("internal error in /test/fail/{what}; the node's log has the cause",
                             body.RootElement.GetProperty("error").GetString());
                     }
                     using (var ok = await Http.GetAsync($"http://127.0.0.1:{port}/api/cluster"))

@@ -45,7 +45,8 @@ internal sealed class HttpDiagnostics(TextWriter log, LogLevel level) : IStartup
             }
             http.Response.Clear();
             http.Response.StatusCode = StatusCodes.Status500InternalServerError;
-            await http.Response.WriteAsJsonAsync(new { error = $"internal error in {Route(http)}: {cause}" });
+            // The cause stays in the node's log: an exception's text may tell a caller about the node's insides.
+            await http.Response.WriteAsJsonAsync(new { error = $"internal error in {Route(http)}; the node's log has the cause" });
         }
         finally
         {
