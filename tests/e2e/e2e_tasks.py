@@ -47,3 +47,34 @@ def rejecting(self):
 def slow(seconds):
     time.sleep(seconds)
     return seconds
+
+
+# -- For the remote-control tests (ControlTests.cs).
+
+@app.task
+def sleeper(seconds, pidfile=None):
+    """Sleeps; writes the pool process's pid to pidfile first, so a test can tell which process ran it."""
+    if pidfile:
+        with open(pidfile + ".tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.replace(pidfile + ".tmp", pidfile)
+    time.sleep(seconds)
+    return seconds
+
+
+@app.task
+def stubborn_sleeper(seconds):
+    """Sleeps through its soft time limit, so only the hard limit ends it."""
+    from celery.exceptions import SoftTimeLimitExceeded
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(max(0.0, deadline - time.monotonic()))
+        except SoftTimeLimitExceeded:
+            pass
+    return seconds
+
+
+@app.task
+def ticker(n):
+    return n
