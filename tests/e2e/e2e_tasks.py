@@ -63,18 +63,5 @@ def sleeper(seconds, pidfile=None):
 
 
 @app.task
-def stubborn_sleeper(seconds):
-    """Sleeps through its soft time limit, so only the hard limit ends it."""
-    from celery.exceptions import SoftTimeLimitExceeded
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            time.sleep(max(0.0, deadline - time.monotonic()))
-        except SoftTimeLimitExceeded:
-            pass
-    return seconds
-
-
-@app.task
 def ticker(n):
     return n
