@@ -50,11 +50,7 @@ public sealed class CeleryControl(string brokerUrl, string controlNamespace = "c
         var replies = new ConcurrentQueue<ControlReply>();
         var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var limit = destination is { Count: > 0 } ? destination.Count : int.MaxValue;
-        var message = new Dictionary<string, object?>
-        {
-            ["method"] = method, ["arguments"] = arguments ?? new Dictionary<string, object?>(), ["destination"] = destination,
-            ["pattern"] = null, ["matcher"] = null,
-        };
+        var message = Command(method, arguments, destination);
         if (reply)
         {
             var oid = Guid.NewGuid().ToString();
@@ -78,12 +74,7 @@ public sealed class CeleryControl(string brokerUrl, string controlNamespace = "c
             message["reply_to"] = new Dictionary<string, string> { ["exchange"] = ReplyExchange, ["routing_key"] = oid };
         }
 
-        var properties = new BasicProperties
-        {
-            ContentType = "application/json", ContentEncoding = "utf-8", DeliveryMode = DeliveryModes.Transient,
-            // A worker drops a command past its expiry (kombu's Node.handle_message).
-            Headers = new Dictionary<string, object?> { ["clock"] = 1, ["expires"] = reply ? Epoch() + timeout.TotalSeconds : 0 },
-        };
+        var properties = CommandProperties(reply ? Epoch() + timeout.TotalSeconds : 0);
         await channel.BasicPublishAsync(Exchange, "", false, properties, JsonSerializer.SerializeToUtf8Bytes(message), ct);
         if (!reply) return [];
 
@@ -91,6 +82,20 @@ public sealed class CeleryControl(string brokerUrl, string controlNamespace = "c
         catch (TimeoutException) { } // the workers that answered in time are the answer, as in kombu
         return replies.ToArray();
     }
+
+    /// <summary>A pidbox command's body, as kombu's Mailbox._publish writes it (a reply's ticket and reply_to are added by the caller).</summary>
+    internal static Dictionary<string, object?> Command(string method, IReadOnlyDictionary<string, object?>? arguments, IReadOnlyList<string>? destination) => new()
+    {
+        ["method"] = method, ["arguments"] = arguments ?? new Dictionary<string, object?>(), ["destination"] = destination,
+        ["pattern"] = null, ["matcher"] = null,
+    };
+
+    /// <summary>A pidbox command's properties; a worker drops a command past <paramref name="expires"/> (epoch seconds, 0: never; kombu's Node.handle_message).</summary>
+    internal static BasicProperties CommandProperties(double expires) => new()
+    {
+        ContentType = "application/json", ContentEncoding = "utf-8", DeliveryMode = DeliveryModes.Transient,
+        Headers = new Dictionary<string, object?> { ["clock"] = 1L, ["expires"] = expires },
+    };
 
     /// <summary>Messages ready in <paramref name="queue"/>, or null when the broker has no such queue.</summary>
     public async Task<long?> QueueLengthAsync(string queue, CancellationToken ct)
