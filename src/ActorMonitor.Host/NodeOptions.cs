@@ -39,7 +39,9 @@ public sealed class NodeOptions
             "file holding the bearer token every HTTP route but /healthcheck requires (or the token itself in env ACTORMONITOR_HTTP_TOKEN)");
         Add("--http-basic-file", "ACTORMONITOR_HTTP_BASIC_FILE", "actormonitor.http.basic-file", Quoted,
             "file holding USER:PASSWORD for HTTP basic auth (or the pair itself in env ACTORMONITOR_HTTP_BASIC)");
-        AddFlag("--read-only", "ACTORMONITOR_HTTP_READ_ONLY", "actormonitor.http.read-only", "refuse the HTTP routes that change the cluster (leave, down) with 403");
+        AddFlag("--read-only", "ACTORMONITOR_HTTP_READ_ONLY", "actormonitor.http.read-only", "refuse the HTTP routes that change the cluster (leave, down) or the workers (control) with 403");
+        AddFlag("--allow-control-without-credentials", "ACTORMONITOR_HTTP_CONTROL_WITHOUT_CREDENTIALS", "actormonitor.http.control-without-credentials",
+            "serve Celery's remote control (shutdown, revoke, pool, queues, send tasks) to clients without credentials; refused with 403 otherwise when no credentials are configured");
         AddFlag("--insecure-no-auth", "ACTORMONITOR_HTTP_INSECURE_NO_AUTH", "actormonitor.http.insecure-no-auth",
             "serve HTTP on a non-loopback address without credentials (anyone who reaches it can read the state and make nodes leave)");
         Add("--akka-host", "ACTORMONITOR_AKKA_HOST", "akka.remote.dot-netty.tcp.hostname", Quoted, "address the cluster reaches this node at (default 127.0.0.1)");

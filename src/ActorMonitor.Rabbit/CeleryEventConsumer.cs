@@ -247,22 +247,8 @@ public sealed class CeleryEventConsumer
         {
             await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
             await channel.ExchangeDeclarePassiveAsync(exchange, ct); // no workers have declared it yet: nothing to wake
-            var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
-            {
-                ["method"] = "heartbeat", ["arguments"] = new Dictionary<string, object?>(),
-                ["destination"] = null, ["pattern"] = null, ["matcher"] = null,
-            });
-            var props = new BasicProperties
-            {
-                ContentType = "application/json",
-                ContentEncoding = "utf-8",
-                DeliveryMode = DeliveryModes.Persistent,
-                Headers = new Dictionary<string, object?>
-                {
-                    ["clock"] = 1L,
-                    ["expires"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0 + 1.0,
-                },
-            };
+            var body = JsonSerializer.SerializeToUtf8Bytes(CeleryControl.Command("heartbeat", null, null));
+            var props = CeleryControl.CommandProperties(CeleryControl.Epoch() + 1.0);
             await channel.BasicPublishAsync(exchange, "", false, props, body, ct);
             _log.Info("Asked running workers to announce themselves (heartbeat broadcast on {0}).", exchange);
         }

@@ -139,6 +139,36 @@ public class EventReceiverSpecs : TestKit
     }
 
     [Fact]
+    public void A_node_downed_while_a_counted_redelivery_waits_for_its_checkpoint_resends_the_rest_and_acks_both()
+    {
+        const string body = """{"hostname": "w", "uuid": "t1", "name": "t.add", "clock": 1, "timestamp": 1, "type": "task-received"}""";
+        _receiver.Tell(new IngestMessage(1, "task.received", TestEvents.Message(body)));
+        _tasks.Reply(new EventsApplied(_tasks.ExpectMsg<ApplyTaskEvent>().DeliveryId));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        ExpectMsg<MessageApplied>();
+        _receiver.Tell(new IngestMessage(2, "task.received", TestEvents.Message(body), Redelivered: true)); // counted already
+        ExpectMsg<MessageApplied>();
+
+        // Another monitor node is downed: what is not durable yet goes to the entities again, the
+        // counted redelivery only waits for the checkpoint (it has nothing to send).
+        _receiver.Tell(new Akka.Cluster.ClusterEvent.MemberRemoved(
+            TestMembers.Removed("akka.tcp://actormonitor@10.0.0.9:4053", Client.MonitorClient.MonitorRole), Akka.Cluster.MemberStatus.Down));
+        var again = _tasks.ExpectMsg<ApplyTaskEvent>();
+        Assert.Equal("t1", again.Uuid);
+        _tasks.Reply(new EventsApplied(again.DeliveryId));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        _receiver.Tell(CheckpointNow.Instance);
+        _keeper.Reply(new CheckpointCommitted(_keeper.ExpectMsg<Checkpoint>().Id));
+        Assert.Equal([1L, 2L], ExpectMsg<MessagesDurable>().DeliveryIds.Order());
+        ExpectMsg<CheckpointDone>();
+        _receiver.Tell(GetReceiverStats.Instance);
+        var stats = ExpectMsg<ReceiverStats>();
+        Assert.Equal((1L, 1L), (stats.Messages, stats.DuplicateMessages));
+    }
+
+    [Fact]
     public void Rejected_messages_are_counted_once_and_answered_at_once()
     {
         _receiver.Tell(new IngestMessage(1, "task.multi", TestEvents.Message("not json {")));

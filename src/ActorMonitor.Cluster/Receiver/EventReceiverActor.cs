@@ -345,6 +345,9 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         Dictionary<string, List<WorkerEvent>>? byWorker = null;
         p.Remaining = 0;
         p.SentAt = DateTime.UtcNow;
+        // A redelivery of a message counted before carries nothing to apply: it only waits for a
+        // checkpoint to ack it (and has no event sequence numbers to send with).
+        if (p.IsRedelivery) return;
         for (var i = 0; i < events.Count; i++)
         {
             var ev = events[i];

@@ -21,6 +21,7 @@ public static class RunCommand
         EventQueueSettings queue;
         string http;
         HttpSecuritySettings security;
+        ControlSettings control;
         ulong? heapLimit;
         try
         {
@@ -30,6 +31,7 @@ public static class RunCommand
             http = config.GetString("actormonitor.http.address", "127.0.0.1:5555");
             // Refused before anything starts: an endpoint others can reach and no credentials.
             security = HttpSecuritySettings.Load(config, http);
+            control = ControlSettings.Load(config);
             heapLimit = ManagedHeap.Apply(config);
         }
         catch (HttpSecurityException ex)
@@ -51,10 +53,12 @@ public static class RunCommand
         {
             var node = await MonitorNode.StartAsync(system);
             var consumer = new CeleryEventConsumer(queue, node);
+            await using var celery = new CeleryControl(queue.BrokerUrl, queue.ControlExchange);
+            var broker = new BrokerControl(celery, new WorkerInspector(celery, control.InspectTimeout), control);
             Microsoft.AspNetCore.Builder.WebApplication web;
             try
             {
-                web = await HttpEndpoint.StartAsync(node, consumer.Status, http, stop.Token);
+                web = await HttpEndpoint.StartAsync(node, consumer.Status, http, stop.Token, broker);
             }
             catch (IOException ex)
             {

@@ -15,16 +15,18 @@ namespace ActorMonitor.Host.Http;
 /// <summary>The node's HTTP endpoint: the state for the CLI and users, and a health check.</summary>
 public static class HttpEndpoint
 {
-    public static async Task<WebApplication> StartAsync(MonitorNode node, BrokerStatus? broker, string address, CancellationToken ct)
+    /// <param name="control">Celery's remote control on the node's broker; without it the control routes are not served.</param>
+    public static async Task<WebApplication> StartAsync(MonitorNode node, BrokerStatus? broker, string address, CancellationToken ct, BrokerControl? control = null)
     {
-        var app = Build(node, broker, address, HttpDiagnostics.ToStderr());
+        var app = Build(node, broker, address, HttpDiagnostics.ToStderr(), control: control);
         await app.StartAsync(ct);
         return app;
     }
 
     /// <param name="diagnostics">Where failed routes (and, at debug level, requests) are logged.</param>
     /// <param name="extraRoutes">For tests only: routes mapped after the node's own.</param>
-    internal static WebApplication Build(MonitorNode node, BrokerStatus? broker, string address, HttpDiagnostics diagnostics, Action<WebApplication>? extraRoutes = null)
+    internal static WebApplication Build(MonitorNode node, BrokerStatus? broker, string address, HttpDiagnostics diagnostics, Action<WebApplication>? extraRoutes = null,
+        BrokerControl? control = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         // Standard output is for data: ASP.NET's own console logs stay off; HttpDiagnostics logs to standard error.
@@ -60,7 +62,8 @@ public static class HttpEndpoint
             return Results.Stream(body => state.WriteToAsync(body, indented: false, http.RequestAborted), "application/json");
         });
 
-        app.MapQueryApi(node); // task lists and counts over all history, one task, and Flower's API
+        app.MapQueryApi(node, control?.Inspector);
+        if (control is not null) ControlApi.Map(app, node, control.Control, control.Inspector, control.Settings); // task lists and counts over all history, one task, and Flower's API
 
         app.MapGet("/api/stats", async () =>
         {
@@ -110,6 +113,9 @@ public static class HttpEndpoint
         return app;
     }
 }
+
+/// <summary>What the control routes speak through: Celery's remote control on the node's broker, and what the workers last said of themselves.</summary>
+public sealed record BrokerControl(CeleryControl Control, WorkerInspector Inspector, ControlSettings Settings);
 
 /// <summary>A host lifetime that leaves process signals alone.</summary>
 internal sealed class NoSignalLifetime : Microsoft.Extensions.Hosting.IHostLifetime

@@ -25,9 +25,10 @@ public sealed class HttpSecuritySettings
     private readonly byte[]? _tokenHash;
     private readonly byte[]? _basicHash;
 
-    private HttpSecuritySettings(byte[]? tokenHash, byte[]? basicHash, bool readOnly, bool loopback,
+    private HttpSecuritySettings(byte[]? tokenHash, byte[]? basicHash, bool readOnly, bool loopback, bool controlWithoutCredentials,
         int maxRequestLine, int maxQueryString, int maxRequestHeaders, long maxRequestBody)
     {
+        ControlWithoutCredentials = controlWithoutCredentials;
         _tokenHash = tokenHash;
         _basicHash = basicHash;
         ReadOnly = readOnly;
@@ -43,6 +44,9 @@ public sealed class HttpSecuritySettings
     public bool AcceptsBasic => _basicHash is not null;
     public bool ReadOnly { get; }
     public bool Loopback { get; }
+
+    /// <summary>Celery's remote control served without credentials (actormonitor.http.control-without-credentials).</summary>
+    public bool ControlWithoutCredentials { get; }
     public int MaxRequestLine { get; }
     public int MaxQueryString { get; }
     public int MaxRequestHeaders { get; }
@@ -75,7 +79,7 @@ public sealed class HttpSecuritySettings
 
         return new HttpSecuritySettings(
             token is null ? null : Hash(token), basic is null ? null : Hash(basic),
-            config.GetBoolean("actormonitor.http.read-only", false), loopback,
+            config.GetBoolean("actormonitor.http.read-only", false), loopback, config.GetBoolean("actormonitor.http.control-without-credentials", false),
             Positive(config, "max-request-line", 8192), Positive(config, "max-query-string", 2048),
             Positive(config, "max-request-headers", 32768), Positive(config, "max-request-body", 65536));
     }
@@ -175,9 +179,29 @@ public static class HttpSecurity
                 await Refuse(http, StatusCodes.Status403Forbidden, "this node is read-only (--read-only): it does not change the cluster");
                 return;
             }
+            if (IsControl(http.Request) && !settings.RequiresCredentials && !settings.ControlWithoutCredentials)
+            {
+                await Refuse(http, StatusCodes.Status403Forbidden,
+                    "Celery's remote control needs credentials: configure a token (--http-token-file or ACTORMONITOR_HTTP_TOKEN) or basic " +
+                    "credentials, or serve it without them with --allow-control-without-credentials");
+                return;
+            }
             await next(http);
         });
         return app;
+    }
+
+    /// <summary>
+    /// A route that acts on the workers or sends them work (Flower's control and task routes, POST),
+    /// or asks every worker to answer an inspect (refresh=1).
+    /// </summary>
+    public static bool IsControl(HttpRequest request)
+    {
+        var path = request.Path.Value ?? "";
+        if (HttpMethods.IsPost(request.Method) && (path.StartsWith("/api/worker/", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/api/task/", StringComparison.OrdinalIgnoreCase)))
+            return true;
+        return path.Equals("/api/workers", StringComparison.OrdinalIgnoreCase) && request.Query.TryGetValue("refresh", out var r) &&
+            r.Count > 0 && r[^1] is { } v && v.ToLowerInvariant() is "1" or "true" or "t" or "yes" or "y" or "on";
     }
 
     /// <summary>Container and load-balancer health checks carry no credentials; the answer tells nothing secret.</summary>

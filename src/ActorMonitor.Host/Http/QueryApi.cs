@@ -5,6 +5,7 @@ using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster;
 using ActorMonitor.Cluster.Hosting;
 using ActorMonitor.Cluster.Queries;
+using ActorMonitor.Rabbit;
 using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -50,7 +51,8 @@ public static class QueryApi
         "clock", "client", "root", "root_id", "parent", "parent_id", "children",
     ];
 
-    public static WebApplication MapQueryApi(this WebApplication app, MonitorNode node)
+    /// <param name="inspector">What the workers said when inspected (Flower's refresh=1); null when the node has no broker to ask.</param>
+    public static WebApplication MapQueryApi(this WebApplication app, MonitorNode node, WorkerInspector? inspector = null)
     {
         var queries = node.Queries;
 
@@ -129,8 +131,20 @@ public static class QueryApi
         {
             var query = http.Request.Query;
             var status = FlowerBool(query, "status");
-            _ = FlowerBool(query, "refresh"); // accepted; there is nothing to refresh without remote control
+            var refresh = FlowerBool(query, "refresh");
             var workername = Arg(query, "workername");
+            if (refresh)
+            {
+                // Flower's refresh: every inspect method asked at once; a worker that does not answer keeps what it said before.
+                if (inspector is null) return Results.Json(new { error = "Failed to update workers: this node has no broker to inspect the workers on" }, statusCode: 503);
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+                bounded.CancelAfter(inspector.Timeout * 4 + TimeSpan.FromSeconds(5));
+                try { await inspector.RefreshAsync(workername, bounded.Token); }
+                catch (Exception ex) when (ex is BrokerUnavailableException or OperationCanceledException && !http.RequestAborted.IsCancellationRequested)
+                {
+                    return Results.Json(new { error = "Failed to update workers: " + ex.Message }, statusCode: 503);
+                }
+            }
             var asOf = MonitorNode.WallClock(); // Flower judges alive with time.time()
             if (Arg(query, "as_of") is { } a)
                 asOf = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
@@ -139,7 +153,7 @@ public static class QueryApi
             if (workername is not null)
             {
                 workers = workers.Where(x => x.Hostname == workername).ToList();
-                if (workers.Count == 0) return Results.NotFound(new { error = $"Unknown worker '{workername}'" });
+                if (workers.Count == 0 && inspector?.Of(workername) is null) return Results.NotFound(new { error = $"Unknown worker '{workername}'" });
             }
             return Json(w =>
             {
@@ -148,8 +162,15 @@ public static class QueryApi
                 {
                     w.WritePropertyName(wk.Hostname);
                     if (status) w.WriteBooleanValue(wk.Alive);
-                    else WriteFlowerWorker(w, wk);
+                    else WriteFlowerWorker(w, wk, inspector?.Of(wk.Hostname));
                 }
+                // Workers that answered an inspect but sent no event this node stored (events off, or not yet).
+                if (!status && inspector is not null)
+                    foreach (var h in inspector.Hostnames.Where(h => (workername is null || h == workername) && workers.All(x => x.Hostname != h)))
+                    {
+                        w.WritePropertyName(h);
+                        WriteInspected(w, inspector.Of(h));
+                    }
                 w.WriteEndObject();
             });
         }));
@@ -367,12 +388,13 @@ public static class QueryApi
     /// <summary>
     /// A worker as Flower's ListWorkers shows it, from what the events tell: Celery's Worker
     /// fields (hostname, pid, freq, heartbeats, clock, active, processed, loadavg, sw_ident,
-    /// sw_ver, sw_sys), alive and status as Flower's status view and dashboard show them. Flower
-    /// fills the rest of its entry from remote control (inspect: stats, active_queues, registered,
-    /// scheduled, active, reserved, revoked, conf, with their timestamp), which this monitor does
-    /// not send (its only control command is the heartbeat wake-up), so those keys are absent.
+    /// sw_ver, sw_sys), alive and status as Flower's status view and dashboard show them; then
+    /// what Flower fills the rest of its entry with, from remote control (inspect: stats,
+    /// active_queues, registered, scheduled, active, reserved, revoked, conf, and the timestamp of
+    /// the last answer), once the worker was inspected (<c>refresh=1</c>).
     /// </summary>
-    public static void WriteFlowerWorker(Utf8JsonWriter w, WorkerSnapshot wk)
+    /// <param name="inspected">What the worker said when last inspected (Flower's Inspector fields), written after the event fields.</param>
+    public static void WriteFlowerWorker(Utf8JsonWriter w, WorkerSnapshot wk, (IReadOnlyDictionary<string, JsonElement> Answers, double At)? inspected = null)
     {
         w.WriteStartObject();
         foreach (var (name, raw) in wk.Fields)
@@ -388,7 +410,27 @@ public static class QueryApi
         }
         w.WriteBoolean("alive", wk.Alive);
         w.WriteString("status", wk.Alive ? "ONLINE" : "OFFLINE"); // Worker.status_string
+        WriteInspectedFields(w, inspected);
         w.WriteEndObject();
+    }
+
+    private static void WriteInspected(Utf8JsonWriter w, (IReadOnlyDictionary<string, JsonElement> Answers, double At)? inspected)
+    {
+        w.WriteStartObject();
+        WriteInspectedFields(w, inspected);
+        w.WriteEndObject();
+    }
+
+    private static void WriteInspectedFields(Utf8JsonWriter w, (IReadOnlyDictionary<string, JsonElement> Answers, double At)? inspected)
+    {
+        if (inspected is not { } i) return;
+        foreach (var method in WorkerInspector.Methods)
+            if (i.Answers.TryGetValue(method, out var answer))
+            {
+                w.WritePropertyName(method);
+                answer.WriteTo(w);
+            }
+        w.WriteNumber("timestamp", i.At);
     }
 
     private static void WriteString(Utf8JsonWriter w, string? s)

@@ -7,7 +7,8 @@ namespace ActorMonitor.Host.Commands.Cmd;
 
 /// <summary>
 /// `cmd celery`: what the cluster knows of the monitored Celery cluster: workers, one worker, one
-/// task, tasks filtered and paged by the query API, and the receiver's, store's and broker's figures.
+/// task, tasks filtered and paged by the query API, and the receiver's, store's and broker's figures;
+/// and the workers' remote control through the node (<see cref="CeleryControlCommands"/>).
 /// </summary>
 internal static class CeleryPalette
 {
@@ -15,12 +16,15 @@ internal static class CeleryPalette
 
     public static Command Build(CmdOptions options)
     {
-        var palette = new Command("celery", "The monitored Celery cluster: workers, worker, task, tasks, stats.");
+        var palette = new Command("celery",
+            "The monitored Celery cluster: workers, worker, task, tasks, stats; its workers' remote control through the node: inspect, " +
+            "revoke, terminate, rate-limit, time-limit, pool-grow, pool-shrink, autoscale, add-consumer, cancel-consumer, shutdown, send-task.");
         palette.Subcommands.Add(Workers(options));
         palette.Subcommands.Add(Worker(options));
         palette.Subcommands.Add(TaskCommand(options));
         palette.Subcommands.Add(Tasks(options));
         palette.Subcommands.Add(Stats(options));
+        foreach (var command in CeleryControlCommands.Commands(options)) palette.Subcommands.Add(command);
         return palette;
     }
 

@@ -105,6 +105,26 @@ internal sealed class NodeClient : IDisposable
         return await ReadAsync(response, path, ct);
     }
 
+    /// <summary>
+    /// POST to one of Flower's control or task routes, its arguments as a form (null values left
+    /// out). Flower answers an unknown worker or task with a plain-text 404: that is
+    /// <paramref name="notFoundExit"/>, as an empty 404 (a node that does not serve the route) is not.
+    /// </summary>
+    public Task<JsonDocument> PostFormAsync(string path, IEnumerable<(string Name, string? Value)> form, int notFoundExit, CancellationToken ct) =>
+        PostContentAsync(path, new FormUrlEncodedContent(form.Where(f => f.Value is not null)
+            .Select(f => new KeyValuePair<string, string>(f.Name, f.Value!))), notFoundExit, ct);
+
+    /// <summary>POST a JSON body (Flower's task routes: args, kwargs, options).</summary>
+    public Task<JsonDocument> PostJsonAsync(string path, string json, int notFoundExit, CancellationToken ct) =>
+        PostContentAsync(path, new StringContent(json, Encoding.UTF8, "application/json"), notFoundExit, ct);
+
+    private async Task<JsonDocument> PostContentAsync(string path, HttpContent content, int notFoundExit, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url + path) { Content = content };
+        using var response = await SendAsync(request, ct);
+        return await ReadAsync(response, path, ct, notFoundExit);
+    }
+
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
     {
         try
@@ -121,7 +141,8 @@ internal sealed class NodeClient : IDisposable
         }
     }
 
-    private async Task<JsonDocument> ReadAsync(HttpResponseMessage response, string path, CancellationToken ct)
+    /// <param name="notFoundExit">When given, a 404 with a body (JSON error or Flower's plain text) is the node's "unknown ..." with this exit code.</param>
+    private async Task<JsonDocument> ReadAsync(HttpResponseMessage response, string path, CancellationToken ct, int? notFoundExit = null)
     {
         var body = await response.Content.ReadAsStringAsync(ct);
         if (!response.IsSuccessStatusCode)
@@ -132,7 +153,9 @@ internal sealed class NodeClient : IDisposable
                 HttpStatusCode.Unauthorized => new CmdException(HasCredentials
                     ? $"node at {Url} refused the credentials given"
                     : $"node at {Url} requires credentials: give --token or {Http.HttpSecuritySettings.TokenVariable} (or --basic USER:PASSWORD)"),
-                HttpStatusCode.Forbidden => new CmdException($"node at {Url} refused: {error}"),
+                // Flower's refusals (a worker's "error") are plain text; the security layer's are JSON.
+                HttpStatusCode.Forbidden => new CmdException($"node at {Url} refused: {error ?? Shorten(body)}"),
+                HttpStatusCode.NotFound when notFoundExit is { } exit && body.Trim().Length > 0 => new CmdException($"node at {Url}: {error ?? Shorten(body)}", exit),
                 HttpStatusCode.NotFound when error is null => new CmdException($"node at {Url} does not serve {path.Split('?')[0]} (404)"),
                 _ => new CmdException($"node at {Url} answered {(int)response.StatusCode}: {error ?? Shorten(body)}"),
             };

@@ -3,7 +3,7 @@
 // the whole store.
 'use strict';
 
-const page = { worker: null, task: null, workerTimer: null };
+const page = { worker: null, task: null, workerTimer: null, inspected: null };
 const RECENT_TASKS = 20;
 const MAX_CHILDREN = 100;
 
@@ -54,10 +54,13 @@ async function showWorker(hostname) {
     cell(tr, fmtCount(n), 'num count');
     return tr;
   }));
-  // Celery's worker events do not carry the pool size, registered tasks or queues: Celery gives
-  // them only through remote control (inspect stats, registered, active_queues).
-  $('#worker-pool').textContent = `${fmtCount(w.active || 0)} task(s) running in the pool now (active), ${fmtCount(w.processed || 0)} processed since the worker started; ` +
-    'pool size, registered tasks and queues come from remote control (inspect), which this node does not speak yet.';
+  // The pool size, registered tasks and queues are not in Celery's events: only an inspect tells them.
+  if (page.inspected !== hostname) {
+    page.inspected = hostname;
+    $('#worker-pool').textContent = 'asking the worker (inspect)…';
+    $('#worker-inspected').replaceChildren();
+    inspectWorker(hostname);
+  }
 
   $('#worker-task-total').textContent = `(${fmtCount(Math.min(tasks.tasks.length, tasks.total))} newest of ${fmtCount(tasks.total)})`;
   $('#worker-tasks tbody').replaceChildren(...tasks.tasks.map((t) => {
@@ -153,6 +156,9 @@ function route() {
   const worker = location.hash.match(/^#worker\/(.+)$/);
   page.task = null;
   page.worker = null;
+  page.inspected = null;
+  $('#worker-control-result').hidden = true;
+  $('#task-control-result').hidden = true;
   $('#overview').hidden = Boolean(task || worker);
   $('#detail').hidden = !task;
   $('#worker-page').hidden = !worker;

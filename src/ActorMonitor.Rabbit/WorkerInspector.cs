@@ -1,0 +1,91 @@
+using System.Text.Json;
+
+namespace ActorMonitor.Rabbit;
+
+/// <summary>
+/// What the workers said of themselves when last inspected, as Flower's Inspector keeps it: for
+/// each worker, the answer to each of <see cref="Methods"/> and the time of the last answer. A
+/// worker that does not answer keeps what it said before; the events tell the rest.
+/// </summary>
+public sealed class WorkerInspector(CeleryControl control, TimeSpan timeout)
+{
+    /// <summary>Flower's Inspector.methods, in its order; <c>active</c> is asked with safe=True as Flower does.</summary>
+    public static readonly string[] Methods = ["stats", "active_queues", "registered", "scheduled", "active", "reserved", "revoked", "conf"];
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Dictionary<string, JsonElement>> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _answeredAt = new(StringComparer.Ordinal);
+
+    public TimeSpan Timeout => timeout;
+
+    /// <summary>Asks every method of <paramref name="workername"/> (every worker when null) at once and keeps the answers.</summary>
+    public async Task RefreshAsync(string? workername, CancellationToken ct, IReadOnlyList<string>? methods = null)
+    {
+        var destination = workername is null ? null : new[] { workername };
+        var asked = (methods ?? Methods).Select(async method =>
+        {
+            var arguments = method == "active" ? new Dictionary<string, object?> { ["safe"] = true } : null;
+            var replies = await control.BroadcastAsync(method, arguments, destination, reply: true, timeout, ct);
+            lock (_gate)
+                foreach (var r in replies)
+                {
+                    if (!_workers.TryGetValue(r.Hostname, out var info)) _workers[r.Hostname] = info = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+                    info[method] = r.Result;
+                    _answeredAt[r.Hostname] = CeleryControl.Epoch();
+                }
+        });
+        await Task.WhenAll(asked);
+    }
+
+    /// <summary>What <paramref name="hostname"/> last said, by method, and when; null when it never answered.</summary>
+    public (IReadOnlyDictionary<string, JsonElement> Answers, double At)? Of(string hostname)
+    {
+        lock (_gate)
+            return _workers.TryGetValue(hostname, out var info)
+                ? (new Dictionary<string, JsonElement>(info, StringComparer.Ordinal), _answeredAt[hostname])
+                : null;
+    }
+
+    /// <summary>Every worker that ever answered.</summary>
+    public IReadOnlyList<string> Hostnames
+    {
+        get { lock (_gate) return _workers.Keys.Order(StringComparer.Ordinal).ToList(); }
+    }
+
+    /// <summary>The task names some worker said it has registered (<c>registered</c> answers).</summary>
+    public IReadOnlySet<string> RegisteredTasks()
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        lock (_gate)
+            foreach (var info in _workers.Values)
+                if (info.TryGetValue("registered", out var list) && list.ValueKind == JsonValueKind.Array)
+                    foreach (var n in list.EnumerateArray())
+                        if (n.GetString() is { } s) names.Add(s.Split(' ', 2)[0]); // "name [rate_limit=...]" with taskinfoitems
+        return names;
+    }
+
+    /// <summary>The first queue a worker that registered <paramref name="taskname"/> consumes (workers in name order); null when none said.</summary>
+    public string? QueueOf(string taskname)
+    {
+        lock (_gate)
+            foreach (var (_, info) in _workers.OrderBy(w => w.Key, StringComparer.Ordinal))
+                if (info.TryGetValue("registered", out var list) && list.ValueKind == JsonValueKind.Array &&
+                    list.EnumerateArray().Any(n => n.GetString()?.Split(' ', 2)[0] == taskname) &&
+                    info.TryGetValue("active_queues", out var queues) && queues.ValueKind == JsonValueKind.Array)
+                    foreach (var q in queues.EnumerateArray())
+                        if (q.ValueKind == JsonValueKind.Object && q.TryGetProperty("name", out var n) && n.GetString() is { } name) return name;
+        return null;
+    }
+
+    /// <summary>The queue names the workers said they consume (<c>active_queues</c> answers), each once.</summary>
+    public IReadOnlyList<string> ActiveQueueNames()
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        lock (_gate)
+            foreach (var info in _workers.Values)
+                if (info.TryGetValue("active_queues", out var queues) && queues.ValueKind == JsonValueKind.Array)
+                    foreach (var q in queues.EnumerateArray())
+                        if (q.ValueKind == JsonValueKind.Object && q.TryGetProperty("name", out var n) && n.GetString() is { } s) names.Add(s);
+        return names.ToList();
+    }
+}
