@@ -44,7 +44,8 @@ public sealed class ControlTests(RabbitBroker broker, ControlTests.Cluster clust
             {
                 if (Node is not null) return Node;
                 await File.WriteAllTextAsync(TokenFile, Token + "\n");
-                var node = await LiveNode.StartAsync(broker.Url, "--http-token-file", TokenFile);
+                // The queue send-task uses when the options name none: the app's task_default_queue, as Flower started with -A e2e_tasks knows it.
+                var node = await LiveNode.StartAsync(broker.Url, "--http-token-file", TokenFile, "--config", "actormonitor.control.default-queue = \"e2e.tasks\"");
                 W1 = StartWorker(broker, ControlTests.W1);
                 Node = node;
                 return node;
@@ -434,7 +435,9 @@ public sealed class ControlTests(RabbitBroker broker, ControlTests.Cluster clust
     {
         var node = await NodeWithW1Async();
 
-        var applied = await PostJsonAsync(node, "/api/task/async-apply/e2e_tasks.add", new Dictionary<string, object> { ["args"] = new[] { 1, 2 } });
+        // A queue named (async-apply without one: the next fact); send-task without one: the node's default-queue.
+        var applied = await PostJsonAsync(node, "/api/task/async-apply/e2e_tasks.add",
+            new Dictionary<string, object> { ["args"] = new[] { 1, 2 }, ["queue"] = "e2e.tasks" });
         AssertStatus(HttpStatusCode.OK, applied);
         var appliedId = applied.Json.GetProperty("task-id").GetString()!;
         Assert.True(Guid.TryParse(appliedId, out _), $"task-id is a UUID: {applied}");
@@ -459,6 +462,28 @@ public sealed class ControlTests(RabbitBroker broker, ControlTests.Cluster clust
         var result = await GetAsync(node, "/api/task/result/" + appliedId);
         AssertStatus(HttpStatusCode.NotImplemented, result);
         Assert.Equal(JsonValueKind.String, result.Json.GetProperty("error").ValueKind);
+    });
+
+    [Fact]
+    public Task Async_apply_without_a_queue_sends_the_task_where_an_online_worker_that_registered_it_consumes() => Diagnosed(async () =>
+    {
+        var node = await NodeWithW1Async();
+        // A worker that also registered e2e_tasks.echo, on a queue of its own, seen by an inspect, then gone.
+        const string name = "a-gone@ctl", queue = "ctl.gone";
+        await using (var gone = StartWorker(broker, name, "-Q", queue, "-c", "1"))
+        {
+            await WaitAsync(node, () => AliveAsync(node, name), 120, $"{name} to be alive in the node");
+            Assert.Contains(queue, QueueNames(await WorkerInfoAsync(node, name)));
+            await gone.TerminateAsync(TimeSpan.FromSeconds(60)); // warm shutdown: worker-offline
+            await WaitAsync(node, async () => !await AliveAsync(node, name), 30, $"{name} to be offline in the node");
+        }
+
+        // No earlier run of e2e_tasks.echo, no queue in the options: w1, online, registered it and consumes e2e.tasks.
+        var applied = await PostJsonAsync(node, "/api/task/async-apply/e2e_tasks.echo", new Dictionary<string, object> { ["args"] = new[] { "hello" } });
+        AssertStatus(HttpStatusCode.OK, applied);
+        var id = applied.Json.GetProperty("task-id").GetString()!;
+        var task = await TaskWhenAsync(node, id, t => State(t) == "SUCCESS", 30, "applied without a queue to succeed on an online worker");
+        Assert.Equal(W1, task.GetProperty("worker").GetString());
     });
 
     [Fact]

@@ -65,3 +65,8 @@ def sleeper(seconds, pidfile=None):
 @app.task
 def ticker(n):
     return n
+
+
+@app.task
+def echo(x):
+    return x
