@@ -360,6 +360,13 @@ public sealed class ControlTests(RabbitBroker broker, ControlTests.Cluster clust
             Assert.Contains(worker.Stderr.Split('\n'), l => l.Contains("Got shutdown from remote"));
             await WaitAsync(node, async () => !await AliveAsync(node, name), 30, $"{name} to be offline in the node");
             Assert.True(await AliveAsync(node, W1), "the other worker is untouched");
+
+            // The node still knows the worker, which no longer answers: Flower waits its timeout for a
+            // reply, gets none and answers 403 (its reason is 'Unknown reason'; the node names the silence).
+            var unanswered = await PostAsync(node, $"/api/worker/pool/grow/{name}?n=1");
+            AssertStatus(HttpStatusCode.Forbidden, unanswered);
+            Assert.StartsWith($"Failed to grow '{name}' worker's pool: ", unanswered.Body);
+            Assert.True(unanswered.Elapsed < TimeSpan.FromSeconds(15), $"no reply is waited for {unanswered.Elapsed.TotalSeconds:F1} s");
         }
         catch
         {
