@@ -258,6 +258,23 @@ public sealed class ControlTests(RabbitBroker broker, ControlTests.Cluster clust
     });
 
     [Fact]
+    public Task Revoke_without_terminate_flags_a_waiting_task_which_the_worker_then_skips() => Diagnosed(async () =>
+    {
+        var node = await NodeWithW1Async();
+        // Held by w1 until its ETA; revoked meanwhile, it never runs.
+        var id = Assert.Single(await SendTasksAsync(broker, "e2e_tasks.add", [4, 4], new { countdown = 4 }));
+        await TaskWhenAsync(node, id, t => State(t) == "RECEIVED", 30, "to be RECEIVED");
+
+        AssertMessage(await PostFormAsync(node, $"/api/task/revoke/{id}", new() { ["terminate"] = "false" }), $"Revoked '{id}'");
+        await WaitAsync(node, async () => (await WorkerInfoAsync(node, W1)).GetProperty("revoked").EnumerateArray().Any(x => x.GetString() == id),
+            30, $"{W1}'s inspect revoked to list the task");
+
+        var task = await TaskWhenAsync(node, id, t => State(t) == "REVOKED", 30, "to be REVOKED at its ETA");
+        Assert.Equal(JsonValueKind.Null, task.GetProperty("started").ValueKind);
+        Assert.Equal(JsonValueKind.Null, task.GetProperty("result").ValueKind);
+    });
+
+    [Fact]
     public Task Time_limit_and_rate_limit_answer_celerys_texts_and_take_effect_on_the_worker() => Diagnosed(async () =>
     {
         var node = await NodeWithW1Async();
@@ -387,6 +404,11 @@ public sealed class ControlTests(RabbitBroker broker, ControlTests.Cluster clust
         Assert.Equal(cluster.W1!.Pid, info.GetProperty("stats").GetProperty("pid").GetInt32());
         Assert.Equal(JsonValueKind.Array, info.GetProperty("active").ValueKind);
         Assert.Equal(JsonValueKind.Object, info.GetProperty("conf").ValueKind);
+
+        // Without workername every worker is refreshed.
+        var all = await GetAsync(node, "/api/workers?refresh=1");
+        AssertStatus(HttpStatusCode.OK, all);
+        Assert.Equal(cluster.W1!.Pid, all.Json.GetProperty(W1).GetProperty("stats").GetProperty("pid").GetInt32());
 
         var registered = await CeleryInspectAsync("registered", W1);
         Assert.Equal(registered.EnumerateArray().Select(x => x.GetString()).Order(), info.GetProperty("registered").EnumerateArray().Select(x => x.GetString()).Order());
