@@ -64,12 +64,15 @@ public sealed class WorkerInspector(CeleryControl control, TimeSpan timeout)
         return names;
     }
 
-    /// <summary>The first queue a worker that registered <paramref name="taskname"/> consumes (workers in name order); null when none said.</summary>
-    public string? QueueOf(string taskname)
+    /// <summary>
+    /// The first queue a worker that registered <paramref name="taskname"/> consumes, among the
+    /// workers <paramref name="online"/> accepts (in name order); null when none said.
+    /// </summary>
+    public string? QueueOf(string taskname, Func<string, bool> online)
     {
         lock (_gate)
-            foreach (var (_, info) in _workers.OrderBy(w => w.Key, StringComparer.Ordinal))
-                if (info.TryGetValue("registered", out var list) && list.ValueKind == JsonValueKind.Array &&
+            foreach (var (hostname, info) in _workers.OrderBy(w => w.Key, StringComparer.Ordinal))
+                if (online(hostname) && info.TryGetValue("registered", out var list) && list.ValueKind == JsonValueKind.Array &&
                     list.EnumerateArray().Any(n => n.GetString()?.Split(' ', 2)[0] == taskname) &&
                     info.TryGetValue("active_queues", out var queues) && queues.ValueKind == JsonValueKind.Array)
                     foreach (var q in queues.EnumerateArray())

@@ -41,6 +41,15 @@ public sealed class WorkerEntity(string hostname, IActorRef keeper, IActorRef? m
             s["loadavg"], _lastEventAt, _drift, s.Heartbeats.Count == 0, applied));
     }
 
+    /// <summary>The worker-* type of a subject, without a new string for Celery's own three.</summary>
+    private static string TypeOf(string subject) => subject switch
+    {
+        "heartbeat" => "worker-heartbeat",
+        "online" => "worker-online",
+        "offline" => "worker-offline",
+        _ => "worker-" + subject,
+    };
+
     protected override WorkerRecord NewRecord() => new(Id);
     protected override WorkerRecord FromRow(byte[] row) => WorkerRecord.FromRow(Id, row);
     protected override EntityRow ToRow(WorkerRecord record, long cycleId) => StoredRows.Worker(record, cycleId);
@@ -61,7 +70,7 @@ public sealed class WorkerEntity(string hostname, IActorRef keeper, IActorRef? m
                         changed = true;
                         _lastEventAt = Math.Max(_lastEventAt ?? 0, ev.LocalReceived);
                         if (!ev.IsTaskHeartbeat && ev.LocalReceived != 0 && ev.Timestamp != 0) _drift = ev.LocalReceived - ev.Timestamp;
-                        if (!ev.IsTaskHeartbeat) (applied ??= []).Add("worker-" + ev.Subject);
+                        if (!ev.IsTaskHeartbeat) (applied ??= []).Add(TypeOf(ev.Subject));
                     }
                     // A task event's heartbeat copy is the task entity's to report as a duplicate.
                     else if (!ev.IsTaskHeartbeat) (duplicates ??= []).Add(ev.Id);

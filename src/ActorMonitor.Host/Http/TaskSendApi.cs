@@ -26,12 +26,17 @@ internal static class TaskSendApi
             await c.KnownTask(name, ct);
             // Unless the options say otherwise: where its tasks went before (their routing key), else a
             // queue of a worker that registered it (Flower knows the app's routes; this node only what it saw).
-            var page = await c.Node.Queries.TasksAsync(new TaskQuery { Name = name, Limit = 1 }, ct: ct);
-            var routed = page.Tasks.FirstOrDefault()?.Field("routing_key") is { } rk ? JsonSerializer.Deserialize<string?>(rk) : null;
+            // (Tasks this node sent carry no routing key: no task-sent comes back for them.)
+            var page = await c.Node.Queries.TasksAsync(new TaskQuery { Name = name, Limit = 20 }, ct: ct);
+            var routed = page.Tasks.Select(t => t.Field("routing_key") is { } rk ? JsonSerializer.Deserialize<string?>(rk) : null).FirstOrDefault(r => r is not null);
             if (routed is null && !options.ContainsKey("queue") && !options.ContainsKey("routing_key"))
             {
-                if (c.Inspector.QueueOf(name) is null) await c.Inspector.RefreshAsync(null, ct, ["registered", "active_queues"]);
-                routed = c.Inspector.QueueOf(name);
+                var now = Cluster.Hosting.MonitorNode.WallClock();
+                // Online by the events; a worker the events never named (events off) answered an inspect, so it is taken too.
+                var known = (await c.Node.Queries.WorkersAsync(now, ct)).ToDictionary(w => w.Hostname, w => w.Alive, StringComparer.Ordinal);
+                bool Online(string hostname) => known.GetValueOrDefault(hostname, true);
+                if (c.Inspector.QueueOf(name, Online) is null) await c.Inspector.RefreshAsync(null, ct, ["registered", "active_queues"]);
+                routed = c.Inspector.QueueOf(name, Online);
             }
             return await SendAsync(c, http, name, args, kwargs, options, routed, ct);
         });
