@@ -16,26 +16,11 @@ namespace ActorMonitor.Dashboard.Tests;
 public sealed class DashboardControlTests(RabbitBroker broker, ITestOutputHelper output) : IClassFixture<RabbitBroker>, IAsyncLifetime
 {
     private static readonly string E2eDir = Repo.Path("tests", "e2e");
-    private readonly string _profile = Directory.CreateTempSubdirectory("am-chromium-").FullName;
-    private IPlaywright _playwright = null!;
-    private IBrowserContext _browser = null!;
+    private Chromium _chromium = null!;
 
-    public async Task InitializeAsync()
-    {
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchPersistentContextAsync(_profile, new BrowserTypeLaunchPersistentContextOptions
-        {
-            ExecutablePath = "/usr/bin/chromium", Headless = true, Args = DashboardTests.ChromiumArgs,
-            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
-        });
-    }
+    public async Task InitializeAsync() => _chromium = await Chromium.LaunchAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        Directory.Delete(_profile, recursive: true);
-    }
+    public async Task DisposeAsync() => await _chromium.DisposeAsync();
 
     [Fact]
     public async Task Worker_and_task_pages_inspect_grow_add_a_consumer_terminate_and_shut_down()
@@ -51,7 +36,7 @@ public sealed class DashboardControlTests(RabbitBroker broker, ITestOutputHelper
             await node.WaitUntilAsync(async () => (await http.GetStringAsync($"{node.Url}/api/workers?status=1")).Contains($"\"{hostname}\":true"),
                 TimeSpan.FromSeconds(60), "the worker online");
 
-            var page = await _browser.NewPageAsync();
+            var page = await _chromium.Browser.NewPageAsync();
             page.SetDefaultTimeout(20_000);
             var errors = new List<string>();
             page.PageError += (_, e) => errors.Add(e);

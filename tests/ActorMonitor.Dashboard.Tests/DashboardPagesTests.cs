@@ -19,26 +19,11 @@ public sealed class DashboardPagesTests(RabbitBroker broker, ITestOutputHelper o
     private const string CorpusName = "real-mixed-1";
     private static readonly string[] TimeFields = ["sent", "received", "started", "retried", "succeeded", "failed", "rejected", "revoked"];
 
-    private readonly string _profile = Directory.CreateTempSubdirectory("am-chromium-").FullName;
-    private IPlaywright _playwright = null!;
-    private IBrowserContext _browser = null!;
+    private Chromium _chromium = null!;
 
-    public async Task InitializeAsync()
-    {
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchPersistentContextAsync(_profile, new BrowserTypeLaunchPersistentContextOptions
-        {
-            ExecutablePath = "/usr/bin/chromium", Headless = true, Args = DashboardTests.ChromiumArgs,
-            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
-        });
-    }
+    public async Task InitializeAsync() => _chromium = await Chromium.LaunchAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        Directory.Delete(_profile, recursive: true);
-    }
+    public async Task DisposeAsync() => await _chromium.DisposeAsync();
 
     [Fact]
     public async Task Charts_draw_the_nodes_figures_and_worker_and_task_pages_show_their_state()
@@ -57,7 +42,7 @@ public sealed class DashboardPagesTests(RabbitBroker broker, ITestOutputHelper o
         File.Delete(more);
         await node.WaitUntilAsync(async () => await node.MessagesAsync() == total + 3, TimeSpan.FromSeconds(60), "every message applied");
 
-        var page = await _browser.NewPageAsync();
+        var page = await _chromium.Browser.NewPageAsync();
         page.SetDefaultTimeout(20_000);
         var errors = new List<string>();
         page.PageError += (_, e) => errors.Add(e);

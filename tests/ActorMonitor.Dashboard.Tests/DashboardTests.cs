@@ -16,33 +16,12 @@ namespace ActorMonitor.Dashboard.Tests;
 public sealed class DashboardTests(RabbitBroker broker, ITestOutputHelper output) : IClassFixture<RabbitBroker>, IAsyncLifetime
 {
     private const string CorpusName = "real-mixed-1";
-    internal static readonly string[] ChromiumArgs =
-    [
-        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync",
-    ];
 
-    private readonly string _profile = Directory.CreateTempSubdirectory("am-chromium-").FullName;
-    private IPlaywright _playwright = null!;
-    private IBrowserContext _browser = null!;
+    private Chromium _chromium = null!;
 
-    public async Task InitializeAsync()
-    {
-        _playwright = await Playwright.CreateAsync();
-        // Debian's Chromium with a fresh profile; Playwright never downloads a browser here.
-        _browser = await _playwright.Chromium.LaunchPersistentContextAsync(_profile, new BrowserTypeLaunchPersistentContextOptions
-        {
-            ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ChromiumArgs,
-            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
-        });
-    }
+    public async Task InitializeAsync() => _chromium = await Chromium.LaunchAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        Directory.Delete(_profile, recursive: true);
-    }
+    public async Task DisposeAsync() => await _chromium.DisposeAsync();
 
     [Fact]
     public async Task Shows_workers_filters_tasks_follows_links_and_updates_live()
@@ -56,7 +35,7 @@ public sealed class DashboardTests(RabbitBroker broker, ITestOutputHelper output
         Assert.Equal(0, (await Cli.RunAsync("publish", capture, "--broker", broker.Url)).ExitCode);
         await node.WaitUntilAsync(async () => await node.MessagesAsync() == total, TimeSpan.FromSeconds(60), "the corpus applied");
 
-        var page = await _browser.NewPageAsync();
+        var page = await _chromium.Browser.NewPageAsync();
         page.SetDefaultTimeout(20_000);
         var errors = new List<string>();
         page.PageError += (_, e) => errors.Add(e);

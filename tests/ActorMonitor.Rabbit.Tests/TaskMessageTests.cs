@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 
+using ActorMonitor.Celery.Dispatch;
+
 namespace ActorMonitor.Rabbit.Tests;
 
 /// <summary>A task message as Celery's send_task writes it (message protocol 2, JSON), and the reprs Celery's logs and Flower show.</summary>

@@ -100,18 +100,7 @@ public sealed class ChartSeries
             if (b.WorkersOnline is { } online) w.WriteNumber("workers_online", online);
             else w.WriteNull("workers_online");
             w.WriteStartObject("runtimes");
-            foreach (var (name, bins) in b.Runtimes)
-            {
-                w.WriteStartArray(name);
-                foreach (var (bin, n) in bins.OrderBy(kv => kv.Key))
-                {
-                    w.WriteStartArray();
-                    w.WriteNumberValue(bin);
-                    w.WriteNumberValue(n);
-                    w.WriteEndArray();
-                }
-                w.WriteEndArray();
-            }
+            foreach (var (name, bins) in b.Runtimes) RuntimeBins.Write(w, name, bins.OrderBy(kv => kv.Key));
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -164,4 +153,18 @@ public static class RuntimeBins
 
     /// <summary>The upper bound of bin <paramref name="bin"/> in seconds.</summary>
     public static double UpperBound(int bin) => Math.Pow(10, (double)(bin - Offset) / PerDecade);
+
+    /// <summary>One task name's bins as the live batches and the charts carry them: <c>"name": [[bin, n], ...]</c>.</summary>
+    public static void Write(Utf8JsonWriter w, string name, IEnumerable<KeyValuePair<int, long>> bins)
+    {
+        w.WriteStartArray(name);
+        foreach (var (bin, n) in bins)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(bin);
+            w.WriteNumberValue(n);
+            w.WriteEndArray();
+        }
+        w.WriteEndArray();
+    }
 }

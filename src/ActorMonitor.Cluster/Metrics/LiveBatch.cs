@@ -76,18 +76,7 @@ public sealed class LiveBatch
             foreach (var (type, n) in _events) w.WriteNumber(type, n);
             w.WriteEndObject();
             w.WriteStartObject("runtimes");
-            foreach (var (name, bins) in _runtimes)
-            {
-                w.WriteStartArray(name);
-                foreach (var (bin, n) in bins)
-                {
-                    w.WriteStartArray();
-                    w.WriteNumberValue(bin);
-                    w.WriteNumberValue(n);
-                    w.WriteEndArray();
-                }
-                w.WriteEndArray();
-            }
+            foreach (var (name, bins) in _runtimes) RuntimeBins.Write(w, name, bins);
             w.WriteEndObject();
             w.WriteEndObject();
         }
