@@ -118,7 +118,8 @@ public sealed class CeleryEventConsumer
         {
             Status.OnConsumed();
             // The body is only valid during this handler: decode it now (decoding copies what it keeps).
-            var decoded = _decoder.Decode(ea.Body.Span);
+            // By content type: JSON and msgpack are read; pickle, YAML and the rest are refused unread.
+            var decoded = _decoder.Decode(ea.Body, ea.BasicProperties.ContentType);
             await ingest.SendAsync(ea.RoutingKey, decoded, null, (generation << TagBits) | (long)ea.DeliveryTag, ct, ea.Redelivered);
             // Deliveries run one at a time, in tag order.
             Interlocked.CompareExchange(ref _sentThrough, (long)ea.DeliveryTag, (long)ea.DeliveryTag - 1);

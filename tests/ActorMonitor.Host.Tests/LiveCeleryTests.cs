@@ -14,26 +14,37 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
     private const string Python = "/usr/bin/python3";
     private static readonly string E2eDir = Repo.Path("tests", "e2e");
 
-    private Dictionary<string, string> CeleryEnv => new() { ["E2E_BROKER"] = broker.Url, ["PYTHONPATH"] = E2eDir };
+    private Dictionary<string, string> CeleryEnv => CeleryEnvWith("json");
 
-    private ChildProcess Worker(string name, string pool) => ChildProcess.Start(name, Python,
+    // E2E_EVENT_SERIALIZER: kombu's event_serializer of the workers, the client and the reference.
+    private Dictionary<string, string> CeleryEnvWith(string eventSerializer) =>
+        new() { ["E2E_BROKER"] = broker.Url, ["PYTHONPATH"] = E2eDir, ["E2E_EVENT_SERIALIZER"] = eventSerializer };
+
+    private ChildProcess Worker(string name, string pool, string eventSerializer = "json") => ChildProcess.Start(name, Python,
         ["-m", "celery", "-A", "e2e_tasks", "worker", "-E", "-n", name, "-P", pool, "-c", "2", "--without-mingle", "-l", "warning"],
-        E2eDir, CeleryEnv);
+        E2eDir, CeleryEnvWith(eventSerializer));
 
     [Fact]
-    public async Task Node_state_equals_celerys_own_state_with_real_workers()
+    public Task Node_state_equals_celerys_own_state_with_real_workers() => CompareWithCelerysStateAsync("json");
+
+    /// <summary>The same run with kombu's msgpack event serializer: Celery's receiver applies those events, and so must the node.</summary>
+    [Fact]
+    public Task Node_state_equals_celerys_own_state_with_msgpack_events() => CompareWithCelerysStateAsync("msgpack");
+
+    private async Task CompareWithCelerysStateAsync(string eventSerializer)
     {
+        var env = CeleryEnvWith(eventSerializer);
         var referenceOut = Path.Combine(Path.GetTempPath(), $"reference-{Guid.NewGuid():N}.json");
-        await using var reference = ChildProcess.Start("reference", Python, [Path.Combine(E2eDir, "reference_consumer.py"), broker.Url, referenceOut], E2eDir, CeleryEnv);
+        await using var reference = ChildProcess.Start("reference", Python, [Path.Combine(E2eDir, "reference_consumer.py"), broker.Url, referenceOut], E2eDir, env);
         await reference.WaitForStdoutLineAsync(l => l == "ready", TimeSpan.FromSeconds(60));
         await using var node = await LiveNode.StartAsync(broker.Url);
 
         // Both consumers are bound before any event exists, so they see the same stream.
-        await using var w1 = Worker("w1@e2e", "prefork");
-        await using var w2 = Worker("w2@e2e", "threads");
+        await using var w1 = Worker("w1@e2e", "prefork", eventSerializer);
+        await using var w2 = Worker("w2@e2e", "threads", eventSerializer);
         try
         {
-            await RunTaskMixAsync(node, reference, w1, w2, referenceOut);
+            await RunTaskMixAsync(node, reference, w1, w2, referenceOut, env);
         }
         catch
         {
@@ -43,7 +54,7 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
         }
     }
 
-    private async Task RunTaskMixAsync(LiveNode node, ChildProcess reference, ChildProcess w1, ChildProcess w2, string referenceOut)
+    private async Task RunTaskMixAsync(LiveNode node, ChildProcess reference, ChildProcess w1, ChildProcess w2, string referenceOut, Dictionary<string, string> env)
     {
         await node.WaitUntilAsync(async () =>
         {
@@ -52,7 +63,7 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
             return workers.Contains("w1@e2e") && workers.Contains("w2@e2e");
         }, TimeSpan.FromSeconds(120), "both workers to be alive in the node's state");
 
-        await using (var client = ChildProcess.Start("client", Python, [Path.Combine(E2eDir, "client.py")], E2eDir, CeleryEnv))
+        await using (var client = ChildProcess.Start("client", Python, [Path.Combine(E2eDir, "client.py")], E2eDir, env))
         {
             await client.WaitForStdoutLineAsync(l => int.TryParse(l, out _), TimeSpan.FromSeconds(60));
         }
@@ -93,6 +104,12 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
         foreach (var d in diffs.Take(30)) output.WriteLine(d);
         Assert.Empty(diffs);
 
+        // The events went over the wire in the serializer under test, and the node refused none.
+        var contentTypes = celery.RootElement.GetProperty("received").EnumerateArray().Select(m => m.GetProperty("content_type").GetString()).Distinct().ToList();
+        Assert.Equal([env["E2E_EVENT_SERIALIZER"] == "msgpack" ? "application/x-msgpack" : "application/json"], contentTypes);
+        using (var stats = await node.StatsAsync())
+            Assert.Equal(0, stats.RootElement.GetProperty("rejected").GetInt64());
+
         // The run exercised what it claims to.
         var tasksByState = ours.RootElement.GetProperty("tasks").EnumerateObject().GroupBy(t => t.Value.GetProperty("state").GetString()).ToDictionary(g => g.Key!, g => g.Count());
         output.WriteLine(string.Join(", ", tasksByState.Select(kv => $"{kv.Key}={kv.Value}")));
@@ -105,6 +122,28 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
             Assert.Equal(0, ours.RootElement.GetProperty("workers").GetProperty(w).GetProperty("heartbeats").GetArrayLength()); // offline
 
         Assert.Equal(0, await node.Process.TerminateAsync(TimeSpan.FromSeconds(60))); // graceful leave, exit 0
+    }
+
+    [Fact]
+    public async Task Pickle_yaml_and_unknown_bodies_are_refused_unread_and_counted_by_cause()
+    {
+        var marker = Path.Combine(Path.GetTempPath(), $"unpickled-{Guid.NewGuid():N}");
+        await using var node = await LiveNode.StartAsync(broker.Url);
+        await using (var publisher = ChildProcess.Start("publisher", Python, [Path.Combine(E2eDir, "publish_refused.py"), broker.Url, marker], E2eDir, CeleryEnv))
+            Assert.Equal(0, await publisher.TerminateAfterExitAsync(TimeSpan.FromSeconds(60)));
+        await node.WaitUntilAsync(async () => await node.MessagesAsync() == 4, TimeSpan.FromSeconds(30), "the four messages");
+
+        Assert.False(File.Exists(marker), "the pickle body was unpickled");
+        Assert.False(File.Exists(marker + ".yaml"), "the YAML body was loaded");
+        using var stats = await node.StatsAsync();
+        var byCause = stats.RootElement.GetProperty("rejections").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+        Assert.Equal(new Dictionary<string, long> { ["RefusedPickle"] = 1, ["RefusedYaml"] = 1, ["UnknownContentType"] = 1 }, byCause);
+        Assert.Equal(3, stats.RootElement.GetProperty("rejected").GetInt64());
+        using var state = await node.StateAsync();
+        var workers = state.RootElement.GetProperty("workers").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(["after@refused"], workers); // the JSON heartbeat after them is applied; nothing of theirs is
+        Assert.True((await node.HealthAsync()).Ok);
+        Assert.Equal(0, await node.Process.TerminateAsync(TimeSpan.FromSeconds(60)));
     }
 
     [Fact]

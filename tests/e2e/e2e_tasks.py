@@ -11,6 +11,8 @@ app.conf.update(
     worker_send_task_events=True,
     task_default_queue="e2e.tasks",
     broker_connection_retry_on_startup=True,
+    # kombu's serializer for events (json or msgpack; msgpack needs Debian's python3-msgpack).
+    event_serializer=os.environ.get("E2E_EVENT_SERIALIZER", "json"),
 )
 
 

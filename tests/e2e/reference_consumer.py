@@ -4,11 +4,12 @@
 Usage: reference_consumer.py BROKER_URL OUT.json [STOP_AFTER_TYPE]
 (with STOP_AFTER_TYPE it also stops by itself once an event of that type arrived)
 Prints "ready" once its queue consumes; on SIGTERM writes State in the oracle's schema to OUT,
-plus "received": every message body exactly as json.loads gave it, in arrival order, with its
+plus "received": every message body exactly as kombu decoded it (re-serialized as JSON), in arrival order, with its
 routing key and headers.
 """
 import copy
 import json
+import os
 import signal
 import sys
 import time
@@ -67,6 +68,8 @@ def worker_view(w, as_of):
 def main():
     url, out = sys.argv[1], sys.argv[2]
     app = Celery("reference", broker=url, set_as_current=False)
+    # EventReceiver accepts {event_serializer, "json"}: msgpack events too when the run sends them.
+    app.conf.event_serializer = os.environ.get("E2E_EVENT_SERIALIZER", "json")
     state = State(max_tasks_in_memory=10 ** 9, max_workers_in_memory=10 ** 9)
     with app.connection() as conn:
         recv = Receiver(conn, handlers={"*": state.event}, app=app)

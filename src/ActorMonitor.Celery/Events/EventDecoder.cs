@@ -9,7 +9,9 @@ namespace ActorMonitor.Celery.Events;
 /// objects for <c>&lt;group&gt;.multi</c>, whatever the routing key), and refuses what would make
 /// Celery's State crash or store garbage. One forward pass of a Utf8JsonReader: typed keys are
 /// parsed, every other value is kept as its raw JSON text. Nothing is returned from a body
-/// that is not valid JSON as a whole, as json.loads would refuse it. Not thread-safe: one per source.
+/// that is not valid JSON as a whole, as json.loads would refuse it. A msgpack body is first
+/// rewritten as the JSON kombu would have sent (<see cref="MsgpackToJson"/>); pickle, YAML and
+/// other content types are refused unread. Not thread-safe: one per source.
 /// </summary>
 public sealed class EventDecoder
 {
@@ -24,6 +26,7 @@ public sealed class EventDecoder
     private readonly JsonReaderOptions _options;
     private readonly Utf8Interner _interner = new();
     private readonly List<KeyValuePair<string, string>> _fields = new(32); // reused: a decoder serves one thread
+    private MsgpackToJson? _msgpack;
 
     public EventDecoder(int maxBodyBytes = 4 * 1024 * 1024, int maxDepth = 32)
     {
@@ -37,16 +40,50 @@ public sealed class EventDecoder
 
     public DecodedMessage Decode(ReadOnlyMemory<byte> body) => Decode(body.Span);
 
+    /// <summary>Decodes a JSON body (what a message without a content type is taken for).</summary>
     public DecodedMessage Decode(ReadOnlySpan<byte> body)
     {
-        var decoded = DecodeBody(body);
-        return body.Length > MaxBodyBytes ? decoded : decoded with { BodyHash = ContentHash.Of(body) };
+        if (body.Length > MaxBodyBytes) return TooLarge(body.Length);
+        return DecodeJson(body) with { BodyHash = ContentHash.Of(body) };
     }
 
-    private DecodedMessage DecodeBody(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Decodes a body by its AMQP content type: JSON (or none) and msgpack are read into the same
+    /// events; pickle, YAML and any other content type are refused, counted by cause, and never
+    /// deserialized.
+    /// </summary>
+    public DecodedMessage Decode(ReadOnlyMemory<byte> body, string? contentType)
     {
-        if (body.Length > MaxBodyBytes)
-            return DecodedMessage.Rejected(RejectionCause.TooLarge, $"body of {body.Length} bytes exceeds {MaxBodyBytes}");
+        var format = BodyFormats.Of(contentType);
+        if (format == BodyFormat.Json) return Decode(body.Span);
+        if (body.Length > MaxBodyBytes) return TooLarge(body.Length);
+        var decoded = format switch
+        {
+            BodyFormat.Msgpack => DecodeMsgpack(body),
+            BodyFormat.Pickle => DecodedMessage.Rejected(RejectionCause.RefusedPickle, $"a {contentType} (pickle) body is never unpickled"),
+            BodyFormat.Yaml => DecodedMessage.Rejected(RejectionCause.RefusedYaml, $"a {contentType} (YAML) body is never loaded"),
+            _ => DecodedMessage.Rejected(RejectionCause.UnknownContentType, $"content type '{contentType}' is neither JSON nor msgpack; the body is not read"),
+        };
+        return decoded with { BodyHash = ContentHash.Of(body.Span) };
+    }
+
+    private DecodedMessage TooLarge(int length) =>
+        DecodedMessage.Rejected(RejectionCause.TooLarge, $"body of {length} bytes exceeds {MaxBodyBytes}");
+
+    private DecodedMessage DecodeMsgpack(ReadOnlyMemory<byte> body)
+    {
+        _msgpack ??= new MsgpackToJson(_options.MaxDepth);
+        List<Rejection>? refused = null;
+        if (_msgpack.Convert(body, ref refused) is { } whole) return new DecodedMessage([], [whole]);
+        if (_msgpack.Json.IsEmpty) return new DecodedMessage([], refused!); // the one event was refused
+        var decoded = DecodeJson(_msgpack.Json);
+        if (refused is null) return decoded;
+        refused.AddRange(decoded.Rejections);
+        return decoded with { Rejections = refused };
+    }
+
+    private DecodedMessage DecodeJson(ReadOnlySpan<byte> body)
+    {
         try
         {
             var reader = new Utf8JsonReader(body, _options);

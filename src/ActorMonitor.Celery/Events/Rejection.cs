@@ -15,6 +15,17 @@ public enum RejectionCause
     ReservedField,
     UnsupportedKombuType,
     BadCaptureLine,
+    // Appended, never inserted: counts by cause are kept in checkpoints.
+    /// <summary>application/x-msgpack body that unpackb(raw=False) would refuse: malformed, trailing bytes, a str not UTF-8, a map key neither str nor bin, nested too deep.</summary>
+    NotMsgpack,
+    /// <summary>A msgpack ext value (timestamp or any other ext type): nothing JSON could have carried.</summary>
+    UnsupportedMsgpackType,
+    /// <summary>application/x-python-serialize: refused, never unpickled.</summary>
+    RefusedPickle,
+    /// <summary>application/x-yaml: refused, never loaded.</summary>
+    RefusedYaml,
+    /// <summary>Any content type other than JSON and msgpack: refused, never deserialized.</summary>
+    UnknownContentType,
 }
 
 public sealed record Rejection(RejectionCause Cause, string Detail)

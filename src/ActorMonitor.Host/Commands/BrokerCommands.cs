@@ -53,7 +53,7 @@ public static class BrokerCommands
             await using var writer = new StreamWriter(output, new UTF8Encoding(false)) { AutoFlush = true };
             await ListenAsync(settings, channel, (ea, localReceived) =>
             {
-                var decoded = decoder.Decode(ea.Body.Span);
+                var decoded = decoder.Decode(ea.Body, ea.BasicProperties.ContentType);
                 foreach (var ev in decoded.Events)
                 {
                     rules.Apply(ev, localReceived);
