@@ -80,8 +80,8 @@ public sealed class QueryEndpoint : ReceiveActor
         }
         catch (Exception ex)
         {
-            // fresh needs a checkpoint of every node, and the store may be down: as HTTP's 503.
-            return new QueryFailed("the tasks cannot be read now: " + ex.GetBaseException().Message, Invalid: false);
+            // Fresh needs a checkpoint of every node, and the store may be down: as HTTP's 503.
+            return new QueryFailed("the query cannot be answered now: " + ex.GetBaseException().Message, Invalid: false);
         }
     }
 
