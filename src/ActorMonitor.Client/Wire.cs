@@ -29,6 +29,33 @@ public static class Wire
 
     public static string? ReadNullable(this BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
 
+    public static void WriteNullable(this BinaryWriter w, double? value)
+    {
+        w.Write(value.HasValue);
+        if (value is { } v) w.Write(v);
+    }
+
+    public static double? ReadNullableDouble(this BinaryReader r) => r.ReadBoolean() ? r.ReadDouble() : null;
+
+    /// <summary>Counts by key, in the dictionary's order.</summary>
+    public static void WriteCounts(this BinaryWriter w, IReadOnlyDictionary<string, long> counts)
+    {
+        w.Write(counts.Count);
+        foreach (var (k, n) in counts)
+        {
+            w.Write(k);
+            w.Write(n);
+        }
+    }
+
+    public static Dictionary<string, long> ReadCounts(this BinaryReader r)
+    {
+        var n = r.ReadInt32();
+        var counts = new Dictionary<string, long>(n, StringComparer.Ordinal);
+        for (var i = 0; i < n; i++) counts.Add(r.ReadString(), r.ReadInt64());
+        return counts;
+    }
+
     public static void WriteFields(this BinaryWriter w, IReadOnlyList<KeyValuePair<string, string?>> fields)
     {
         w.Write(fields.Count);

@@ -13,7 +13,8 @@ namespace ActorMonitor.Client.Tests;
 
 /// <summary>
 /// A real two-system cluster on loopback: a monitor node that replayed a corpus capture, and an
-/// application's own ActorSystem that joined it through <see cref="MonitorClient"/>.
+/// application's own ActorSystem that joined it through <see cref="MonitorClient"/>; beside them,
+/// a system outside the cluster that reaches the node through a ClusterClient.
 /// </summary>
 public sealed class MonitorAndClient : IAsyncLifetime
 {
@@ -23,6 +24,8 @@ public sealed class MonitorAndClient : IAsyncLifetime
     public MonitorNode Node { get; private set; } = null!;
     public ActorSystem ClientSystem { get; private set; } = null!;
     public MonitorClient Client { get; private set; } = null!;
+    public ActorSystem OutsideSystem { get; private set; } = null!;
+    public MonitorClient OutsideClient { get; private set; } = null!;
     public JsonDocument Expected { get; } = JsonDocument.Parse(File.ReadAllBytes(Corpus.Expected(CorpusName)));
 
     public Address MonitorAddress => AkkaCluster.Get(NodeSystem).SelfAddress;
@@ -37,16 +40,22 @@ public sealed class MonitorAndClient : IAsyncLifetime
         using (var reader = File.OpenRead(Corpus.Capture(CorpusName)))
             await CaptureFeeder.FeedAsync(Node, reader);
         await Node.Queries.DrainAsync(TimeSpan.FromSeconds(30));
+        await Node.Queries.CheckpointAsync(); // task lists and counts read the store
 
         // As an application would: same system name as the monitor's cluster, the monitor as seed.
         var name = config.GetString("actormonitor.cluster-name");
         ClientSystem = ActorSystem.Create(name, MonitorClient.Config(seedNodes: [MonitorAddress.ToString()]));
         Client = await MonitorClient.StartAsync(ClientSystem);
+
+        // And a system outside the cluster, through a ClusterClient and the node's receptionist.
+        OutsideSystem = ActorSystem.Create("outside", MonitorClient.ClusterClientConfig());
+        OutsideClient = MonitorClient.StartClusterClient(OutsideSystem, [MonitorClient.ContactPoint(MonitorAddress.ToString())]);
     }
 
     public async Task DisposeAsync()
     {
         Expected.Dispose();
+        if (OutsideSystem is not null) await OutsideSystem.Terminate();
         if (ClientSystem is not null) await ClientSystem.Terminate();
         if (NodeSystem is not null) await NodeSystem.Terminate();
     }

@@ -45,6 +45,30 @@ public class SerializerSpecs
         new WorkerReply("w1@demo-1", Worker),
         new WorkerReply("w2@demo-1", Worker with { Heartbeats = [], Alive = false }),
         new WorkerReply("nobody@nowhere", null),
+        new GetTasks(),
+        new GetTasks
+        {
+            State = "SUCCESS", Name = "tasks.add", Worker = "w1@demo-1", TimeField = "succeeded", Since = 1795431300.5, Until = 1795431400.25,
+            Search = "h\u00e9", Fresh = true, Sort = "name", Descending = false, Limit = 1000, Offset = 100_000,
+        },
+        new TasksReply(2, 50, 0, [FullTask, LoneTask]),
+        new TasksReply(0, 1, 7, []),
+        new GetCounts(),
+        new GetCounts { State = "FAILURE", Since = 0, Fresh = true },
+        new CountsReply(3, new Dictionary<string, long> { ["SUCCESS"] = 2, ["FAILURE"] = 1 }, new Dictionary<string, long> { ["tasks.add"] = 3 },
+            new Dictionary<string, long> { ["w1@demo-1"] = 2, ["w2@demo-1"] = 1 }),
+        new CountsReply(0, new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>()),
+        new GetWorkers(1795431395.564262),
+        new WorkersReply([Worker, Worker with { Hostname = "w2@demo-1", Heartbeats = [], Alive = false }]),
+        new WorkersReply([]),
+        GetStats.Instance,
+        new StatsReply("akka.tcp://actormonitor@127.0.0.1:4053", 1000, 3, 2990, 4, 5123, 17, 2, 1, 40, 0,
+            new StoreStats("postgres:Host=db;Username=am", 900, 3, 12, 55, 4000, 1.234, 1, 20, 7, Failing: true, LastError: "connection refused"),
+            new Dictionary<string, long> { ["InvalidJson"] = 3, ["TooLarge"] = 1 }),
+        new StatsReply("akka.tcp://actormonitor@127.0.0.1:4054", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            new StoreStats("memory", 0, 0, 0, 0, 0, 0, 0, 0, 0, Failing: false, LastError: null), new Dictionary<string, long>()),
+        new QueryFailed("limit must be in 1..1000", Invalid: true),
+        new QueryFailed("the tasks cannot be read now: node did not answer", Invalid: false),
     ];
 
     [Fact]

@@ -2,18 +2,20 @@ using ActorMonitor.Client;
 using ActorMonitor.Cluster.Index;
 using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Cluster.Queries;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Client;
 using Akka.Event;
 
 namespace ActorMonitor.Cluster.Hosting;
 
 /// <summary>
 /// One monitor node's actors: the state keeper (rows, checkpoints, live-entity limits), the task
-/// and worker shard regions, the event index and the receiver. The ActorSystem must already be a
+/// and worker shard regions, the event index, the receiver and the query endpoint. The ActorSystem must already be a
 /// cluster member (see <see cref="MonitorSystem"/>). Starting restores the index and the
 /// receiver's counters from the store and the checkpoint journal.
 /// </summary>
@@ -110,7 +112,14 @@ public sealed class MonitorNode
             EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
                 restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted),
             ReceiverName);
-        return new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts);
+        var node = new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts);
+
+        // The public query messages' endpoint; it, and the shard regions that answer GetTask and
+        // GetWorker, are what systems outside the cluster reach through a ClusterClient.
+        var queries = system.ActorOf(QueryEndpoint.Props(node), QueryEndpoint.Name);
+        var receptionist = ClusterClientReceptionist.Get(system);
+        foreach (var service in new[] { queries, tasks, workers }) receptionist.RegisterService(service);
+        return node;
 
         // What the other nodes' receivers counted in their last two checkpoints.
         Task<IReadOnlyCollection<ulong>> OthersCounted() => Task.Run<IReadOnlyCollection<ulong>>(() => store.Receivers()
