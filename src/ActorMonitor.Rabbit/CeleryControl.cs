@@ -10,6 +10,9 @@ namespace ActorMonitor.Rabbit;
 /// <summary>The broker cannot be reached for a control call: the caller answers 503.</summary>
 public sealed class BrokerUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>A queue as a passive declare finds it: messages ready and consumers attached.</summary>
+public sealed record QueueDepth(long Messages, long Consumers);
+
 /// <summary>One worker's answer to a control command: <c>{hostname: result}</c> as Celery replies.</summary>
 public sealed record ControlReply(string Hostname, JsonElement Result);
 
@@ -97,15 +100,16 @@ public sealed class CeleryControl(string brokerUrl, string controlNamespace = "c
         Headers = new Dictionary<string, object?> { ["clock"] = 1L, ["expires"] = expires },
     };
 
-    /// <summary>Messages ready in <paramref name="queue"/>, or null when the broker has no such queue.</summary>
-    public async Task<long?> QueueLengthAsync(string queue, CancellationToken ct)
+    /// <summary>Messages ready in <paramref name="queue"/> and its consumers, or null when the broker has no such queue.</summary>
+    public async Task<QueueDepth?> QueueLengthAsync(string queue, CancellationToken ct)
     {
         var connection = await ConnectAsync(ct);
         // A passive declare of a missing queue closes its channel: one channel per queue.
         await using var channel = await Channel(connection, ct);
         try
         {
-            return (await channel.QueueDeclarePassiveAsync(queue, ct)).MessageCount;
+            var ok = await channel.QueueDeclarePassiveAsync(queue, ct);
+            return new QueueDepth(ok.MessageCount, ok.ConsumerCount);
         }
         catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
         {

@@ -18,10 +18,14 @@ public sealed class WorkerInspector(CeleryControl control, TimeSpan timeout)
 
     public TimeSpan Timeout => timeout;
 
-    /// <summary>Asks every method of <paramref name="workername"/> (every worker when null) at once and keeps the answers.</summary>
-    public async Task RefreshAsync(string? workername, CancellationToken ct, IReadOnlyList<string>? methods = null)
+    /// <summary>
+    /// Asks every method of <paramref name="workername"/> (every worker when null) at once and keeps
+    /// the answers; returns the workers that answered some method this time.
+    /// </summary>
+    public async Task<IReadOnlySet<string>> RefreshAsync(string? workername, CancellationToken ct, IReadOnlyList<string>? methods = null)
     {
         var destination = workername is null ? null : new[] { workername };
+        var answered = new HashSet<string>(StringComparer.Ordinal);
         var asked = (methods ?? Methods).Select(async method =>
         {
             var arguments = method == "active" ? new Dictionary<string, object?> { ["safe"] = true } : null;
@@ -32,9 +36,11 @@ public sealed class WorkerInspector(CeleryControl control, TimeSpan timeout)
                     if (!_workers.TryGetValue(r.Hostname, out var info)) _workers[r.Hostname] = info = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
                     info[method] = r.Result;
                     _answeredAt[r.Hostname] = CeleryControl.Epoch();
+                    answered.Add(r.Hostname);
                 }
         });
         await Task.WhenAll(asked);
+        return answered;
     }
 
     /// <summary>What <paramref name="hostname"/> last said, by method, and when; null when it never answered.</summary>
@@ -90,5 +96,36 @@ public sealed class WorkerInspector(CeleryControl control, TimeSpan timeout)
                     foreach (var q in queues.EnumerateArray())
                         if (q.ValueKind == JsonValueKind.Object && q.TryGetProperty("name", out var n) && n.GetString() is { } s) names.Add(s);
         return names.ToList();
+    }
+
+    /// <summary>
+    /// celery-exporter's per-queue figures: for each queue some of <paramref name="workers"/> said
+    /// it consumes (<c>active_queues</c>), how many of them consume it and their pool processes
+    /// (<c>stats</c>: the pool's processes, or its max-concurrency for a pool without processes).
+    /// </summary>
+    public IReadOnlyDictionary<string, (int Workers, int Processes)> QueueConsumers(IEnumerable<string> workers)
+    {
+        var result = new Dictionary<string, (int Workers, int Processes)>(StringComparer.Ordinal);
+        lock (_gate)
+            foreach (var hostname in workers.Distinct(StringComparer.Ordinal))
+            {
+                if (!_workers.TryGetValue(hostname, out var info) || !info.TryGetValue("active_queues", out var queues) || queues.ValueKind != JsonValueKind.Array) continue;
+                var processes = info.TryGetValue("stats", out var stats) ? PoolProcesses(stats) : 0;
+                foreach (var q in queues.EnumerateArray())
+                    if (q.ValueKind == JsonValueKind.Object && q.TryGetProperty("name", out var n) && n.GetString() is { } name)
+                    {
+                        var (w, p) = result.GetValueOrDefault(name);
+                        result[name] = (w + 1, p + processes);
+                    }
+            }
+        return result;
+    }
+
+    /// <summary>The pool size a <c>stats</c> answer gives: <c>pool.processes</c> (prefork), else <c>pool.max-concurrency</c> (threads, solo...).</summary>
+    public static int PoolProcesses(JsonElement stats)
+    {
+        if (stats.ValueKind != JsonValueKind.Object || !stats.TryGetProperty("pool", out var pool) || pool.ValueKind != JsonValueKind.Object) return 0;
+        if (pool.TryGetProperty("processes", out var p) && p.ValueKind == JsonValueKind.Array) return p.GetArrayLength();
+        return pool.TryGetProperty("max-concurrency", out var m) && m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out var c) ? c : 0;
     }
 }

@@ -42,6 +42,34 @@ public class MetricsRegistrySpecs : TestKit
     }
 
     [Fact]
+    public void Queue_gauges_are_the_last_sample_and_a_queue_left_out_drops_its_series()
+    {
+        var r = new MetricsRegistry();
+        var empty = r.Render([]);
+        // HELP and TYPE of every queue gauge, even before a sample.
+        foreach (var name in new[] { "celery_queue_length", "celery_active_consumer_count", "celery_active_worker_count", "celery_active_process_count" })
+        {
+            Assert.Contains($"# TYPE {name} gauge\n", empty);
+            Assert.Contains($"# HELP {name} ", empty);
+        }
+        r.SetQueues([new QueueSample("celery", 7, 1, 1, 4), new QueueSample("high \"prio\"", 0, 2, 2, 6)]);
+        var s = Samples(r.Render([]));
+        Assert.Equal(7, s["celery_queue_length{queue_name=\"celery\"}"]);
+        Assert.Equal(1, s["celery_active_consumer_count{queue_name=\"celery\"}"]);
+        Assert.Equal(1, s["celery_active_worker_count{queue_name=\"celery\"}"]);
+        Assert.Equal(4, s["celery_active_process_count{queue_name=\"celery\"}"]);
+        Assert.Equal(6, s["celery_active_process_count{queue_name=\"high \\\"prio\\\"\"}"]);
+
+        r.SetQueues([new QueueSample("celery", 3, 0, 0, 0)]);
+        s = Samples(r.Render([]));
+        Assert.Equal(3, s["celery_queue_length{queue_name=\"celery\"}"]);
+        Assert.Equal(0, s["celery_active_worker_count{queue_name=\"celery\"}"]);
+        Assert.DoesNotContain(s.Keys, k => k.Contains("prio"));
+        r.SetQueues([]);
+        Assert.DoesNotContain(r.Render([]).Split('\n'), l => l.StartsWith("celery_queue_length{"));
+    }
+
+    [Fact]
     public void Counts_by_the_rules_of_flower_and_celery_exporter()
     {
         var r = new MetricsRegistry();

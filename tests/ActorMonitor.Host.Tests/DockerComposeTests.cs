@@ -47,10 +47,10 @@ public class DockerComposeTests
     private static List<string> Strings(object? node) => ((List<object>?)node ?? []).Select(o => (string)o).ToList();
 
     [Fact]
-    public void The_five_services_each_have_a_health_check()
+    public void The_eight_services_each_have_a_health_check()
     {
         Assert.False(Compose.ContainsKey("version"), "the compose spec needs no `version:`");
-        Assert.Equal(["node1", "node2", "node3", "postgres", "rabbitmq"], Services.Keys.Cast<string>().Order());
+        Assert.Equal(["demo", "grafana", "node1", "node2", "node3", "postgres", "prometheus", "rabbitmq"], Services.Keys.Cast<string>().Order());
         foreach (var name in Services.Keys.Cast<string>())
         {
             var test = Strings(Map(Service(name).GetValueOrDefault("healthcheck"), $"{name}.healthcheck")["test"]);
@@ -126,6 +126,80 @@ public class DockerComposeTests
             Assert.Contains(expected, patterns);
         foreach (var needed in new[] { "src", "hocon", "Directory.Build.props", "Directory.Packages.props", "Dockerfile" })
             Assert.DoesNotContain(patterns, p => p.TrimEnd('/') == needed || p == "*" || p == "**");
+    }
+
+    [Fact]
+    public void Images_are_pinned_by_tag()
+    {
+        foreach (var name in Services.Keys.Cast<string>())
+        {
+            var image = (string)Service(name)["image"];
+            var tag = image.Contains(':') ? image[(image.LastIndexOf(':') + 1)..] : "";
+            Assert.True(tag.Length > 0 && tag != "latest", $"{name}: image {image} is not pinned by a tag");
+        }
+        // Pinned to a release, not a moving major version.
+        Assert.Matches(@"^prom/prometheus:v\d+\.\d+\.\d+$", (string)Service("prometheus")["image"]);
+        Assert.Matches(@"^grafana/grafana:\d+\.\d+\.\d+$", (string)Service("grafana")["image"]);
+        // The demo runs the node image, built from the repository as the nodes are.
+        Assert.Equal(Service("node1")["image"], Service("demo")["image"]);
+        Assert.Equal(Map(Service("node1")["build"], "build")["context"], Map(Service("demo")["build"], "build")["context"]);
+    }
+
+    /// <summary>A service's bind mounts: (file or folder in the repository, path in the container).</summary>
+    private static List<(string Source, string Target)> Binds(string service) =>
+        Strings(Service(service).GetValueOrDefault("volumes")).Where(v => v.StartsWith("./")).Select(v => v.Split(':'))
+            .Select(p => (Path.GetFullPath(Path.Combine(Repo.Root, p[0])), p[1])).ToList();
+
+    [Fact]
+    public void Prometheus_scrapes_every_node_where_it_serves_metrics()
+    {
+        var (source, target) = Assert.Single(Binds("prometheus"));
+        Assert.Equal((Repo.Path("deploy", "prometheus", "prometheus.yml"), "/etc/prometheus/prometheus.yml"), (source, target));
+        var config = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(File.ReadAllText(source));
+        var job = (Dictionary<object, object>)Assert.Single((List<object>)config["scrape_configs"]);
+        Assert.Equal("/metrics", job["metrics_path"]);
+        var targets = Strings(((Dictionary<object, object>)Assert.Single((List<object>)job["static_configs"]))["targets"]);
+        // Each node's service name and the port its ACTORMONITOR_HTTP binds inside the compose network.
+        Assert.Equal(Nodes.Select(n => $"{n}:{Env(n)["ACTORMONITOR_HTTP"].Split(':')[1]}"), targets);
+        foreach (var node in Nodes)
+            Assert.Equal("service_healthy", Map(Map(Service("prometheus")["depends_on"], "depends_on")[node], node)["condition"]);
+        // /metrics is open to Prometheus: the nodes require no credentials on the compose network.
+        Assert.All(Nodes, n => Assert.Equal("true", Env(n)["ACTORMONITOR_HTTP_INSECURE_NO_AUTH"]));
+    }
+
+    [Fact]
+    public void Grafana_is_provisioned_with_the_prometheus_service_and_the_dashboard()
+    {
+        var binds = Binds("grafana").ToDictionary(b => b.Target, b => b.Source);
+        Assert.Equal(Repo.Path("deploy", "grafana", "provisioning"), binds["/etc/grafana/provisioning"]);
+        var yaml = new DeserializerBuilder().Build();
+        var provider = (Dictionary<object, object>)Assert.Single((List<object>)yaml.Deserialize<Dictionary<string, object>>(
+            File.ReadAllText(Repo.Path("deploy", "grafana", "provisioning", "dashboards", "actormonitor.yml")))["providers"]);
+        var dashboards = (string)((Dictionary<object, object>)provider["options"])["path"];
+        Assert.Equal(Repo.Path("deploy", "grafana", "dashboards"), binds[dashboards]);
+        Assert.True(File.Exists(Path.Combine(binds[dashboards], "actormonitor.json")));
+        Assert.Equal(Path.Combine(dashboards, "actormonitor.json"), Env("grafana")["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]);
+
+        var ds = (Dictionary<object, object>)Assert.Single((List<object>)yaml.Deserialize<Dictionary<string, object>>(
+            File.ReadAllText(Repo.Path("deploy", "grafana", "provisioning", "datasources", "prometheus.yml")))["datasources"]);
+        var url = new Uri((string)ds["url"]);
+        Assert.True(Services.ContainsKey(url.Host), $"datasource {url}: no service {url.Host}");
+        Assert.EndsWith($":{url.Port}", Strings(Service(url.Host)["ports"]).Single());
+        Assert.Equal("service_healthy", Map(Map(Service("grafana")["depends_on"], "depends_on")[url.Host], url.Host)["condition"]);
+    }
+
+    [Fact]
+    public async Task The_demo_simulates_a_fleet_on_the_compose_broker_once_a_node_is_up()
+    {
+        Assert.Equal("service_healthy", Map(Map(Service("demo")["depends_on"], "depends_on")["node1"], "node1")["condition"]);
+        Assert.Equal(Env("node1")["ACTORMONITOR_BROKER"], Env("demo")["ACTORMONITOR_BROKER"]);
+        Assert.Equal("unless-stopped", Service("demo")["restart"]);
+        var command = Strings(Service("demo")["command"]);
+        Assert.Equal("simulate", command[0]);
+        // The command line is one `actormonitor simulate` accepts: it gets as far as the broker.
+        var r = await Cli.RunAsync([.. command, "--broker", $"amqp://guest:guest@127.0.0.1:{Repo.FreePort()}//"]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("actormonitor: cannot reach broker", r.Stderr.Trim());
     }
 
     [Fact]

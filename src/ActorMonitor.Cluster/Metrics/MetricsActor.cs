@@ -85,6 +85,7 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
         });
         Receive<Rehome>(r => Region()?.Tell(new GetWorker(r.Hostname, _now()), Self));
         Receive<WorkerReply>(_ => { }); // the answer to a Rehome: the new node's entity reports to its own metrics actor
+        Receive<QueueSamples>(q => _registry.SetQueues(q.Queues));
         Receive<GetMetricsText>(_ => Sender.Tell(new MetricsText(_registry.Render(Gauges()))));
         Receive<GetHostedWorkers>(_ => Sender.Tell(new HostedWorkers(_hosted.Values.Where(w => !_forgotten.Contains(w.Hostname)).ToList())));
         Receive<Sweep>(_ => SweepGone());

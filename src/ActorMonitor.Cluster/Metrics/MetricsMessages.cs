@@ -64,3 +64,15 @@ public sealed record GetHostedWorkers
 }
 
 public sealed record HostedWorkers(IReadOnlyList<WorkerObserved> Workers);
+
+/// <summary>
+/// One sample of the broker's queues (celery-exporter's queue gauges) that the workers consume:
+/// it replaces the previous one, so a queue left out drops its series.
+/// </summary>
+public sealed record QueueSamples(IReadOnlyList<QueueSample> Queues);
+
+/// <param name="Messages">Messages ready in the queue (passive declare).</param>
+/// <param name="Consumers">Consumers of the queue (passive declare).</param>
+/// <param name="Workers">Workers that said they consume it (inspect active_queues).</param>
+/// <param name="Processes">Pool processes of those workers (inspect stats).</param>
+public sealed record QueueSample(string Queue, long Messages, long Consumers, int Workers, int Processes);

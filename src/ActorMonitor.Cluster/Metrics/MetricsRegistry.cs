@@ -30,6 +30,7 @@ public sealed partial class MetricsRegistry
     private readonly Family _events, _runtime, _prefetchTime, _prefetched, _online, _executing;
     private readonly Dictionary<string, Family> _exporterCounters = new(StringComparer.Ordinal);
     private readonly Family _exporterRuntime, _queueWait, _up, _tasksActive;
+    private readonly Family _queueLength, _queueConsumers, _queueWorkers, _queueProcesses;
     private readonly List<Family> _all = [];
     private readonly Dictionary<string, double> _lastChanged = new(StringComparer.Ordinal);
     // (name, hostname, queue) label sets whose celery-exporter counters all exist (at 0 or more).
@@ -54,6 +55,23 @@ public sealed partial class MetricsRegistry
         _queueWait = Add("celery_task_queue_wait_time", "histogram", "Started minus the later of sent and eta, for tasks whose task-sent was seen (celery-exporter)", ["name", "hostname", "queue_name"], QueueWaitBuckets);
         _up = Add("celery_worker_up", "gauge", "1 while the worker's heartbeats have not expired (Celery's alive rule)", ["hostname"]);
         _tasksActive = Add("celery_worker_tasks_active", "gauge", "Tasks the worker reported active in its last heartbeat, 0 once it is down", ["hostname"]);
+        _queueLength = Add("celery_queue_length", "gauge", "Messages ready in the queue, by passive declare (celery-exporter)", ["queue_name"]);
+        _queueConsumers = Add("celery_active_consumer_count", "gauge", "Consumers of the queue, by passive declare (celery-exporter)", ["queue_name"]);
+        _queueWorkers = Add("celery_active_worker_count", "gauge", "Workers that consume the queue, by inspect active_queues (celery-exporter)", ["queue_name"]);
+        _queueProcesses = Add("celery_active_process_count", "gauge", "Pool processes of the workers that consume the queue, by inspect stats (celery-exporter)", ["queue_name"]);
+    }
+
+    /// <summary>The queue gauges: exactly <paramref name="queues"/>, whatever an earlier sample had.</summary>
+    public void SetQueues(IEnumerable<QueueSample> queues)
+    {
+        foreach (var f in new[] { _queueLength, _queueConsumers, _queueWorkers, _queueProcesses }) f.Clear();
+        foreach (var q in queues)
+        {
+            _queueLength.Get(q.Queue).Value = q.Messages;
+            _queueConsumers.Get(q.Queue).Value = q.Consumers;
+            _queueWorkers.Get(q.Queue).Value = q.Workers;
+            _queueProcesses.Get(q.Queue).Value = q.Processes;
+        }
     }
 
     private Family Add(string name, string type, string help, string[] labels, double[]? buckets = null)

@@ -23,6 +23,7 @@ public static class RunCommand
         HttpSecuritySettings security;
         ControlSettings control;
         ulong? heapLimit;
+        TimeSpan? queueSampling;
         try
         {
             config = MonitorConfig.With(hoconOverrides);
@@ -32,6 +33,7 @@ public static class RunCommand
             // Refused before anything starts: an endpoint others can reach and no credentials.
             security = HttpSecuritySettings.Load(config, http);
             control = ControlSettings.Load(config);
+            queueSampling = QueueSampler.Interval(config);
             heapLimit = ManagedHeap.Apply(config);
         }
         catch (HttpSecurityException ex)
@@ -54,7 +56,8 @@ public static class RunCommand
             var node = await MonitorNode.StartAsync(system);
             var consumer = new CeleryEventConsumer(queue, node);
             await using var celery = new CeleryControl(queue.BrokerUrl, queue.ControlExchange);
-            var broker = new BrokerControl(celery, new WorkerInspector(celery, control.InspectTimeout), control);
+            var inspector = new WorkerInspector(celery, control.InspectTimeout);
+            var broker = new BrokerControl(celery, inspector, control);
             Microsoft.AspNetCore.Builder.WebApplication web;
             try
             {
@@ -66,6 +69,10 @@ public static class RunCommand
             }
             CliLog.Info($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} up; HTTP on http://{http} ({security}); queue {consumer.Status.Queue}; journal {node.Settings.Journal}; managed heap limit {ManagedHeap.Describe(heapLimit)}");
 
+            // celery-exporter's queue gauges on /metrics (each sample replaces the last).
+            var sampling = queueSampling is { } every
+                ? Task.Run(() => new QueueSampler(celery, inspector, node.Metrics).RunAsync(every, stop.Token))
+                : Task.CompletedTask;
             var served = ServeAsync(node, consumer, web, stop.Token);
             // A leave or down decided elsewhere (`cmd cluster leave`, the split-brain resolver) runs
             // the coordinated shutdown first: its first phase does what SIGTERM does, so the process
@@ -79,7 +86,16 @@ public static class RunCommand
                 try { await served; } catch (Exception) { /* reported by the command itself */ }
                 return Done.Instance;
             });
-            await served;
+            try
+            {
+                await served;
+            }
+            finally
+            {
+                // The sampler ends with stop, before the broker connection is disposed.
+                try { stop.Cancel(); } catch (ObjectDisposedException) { }
+                await sampling;
+            }
             return 0;
         }
         finally

@@ -59,7 +59,7 @@ internal static class TaskSendApi
             if (ctx.Inspector.ActiveQueueNames().Count == 0) await ctx.Inspector.RefreshAsync(null, ct, ["active_queues"]);
             var queues = new List<object>();
             foreach (var q in ctx.Inspector.ActiveQueueNames())
-                if (await ctx.Control.QueueLengthAsync(q, ct) is { } n) queues.Add(new { name = q, messages = n });
+                if (await ctx.Control.QueueLengthAsync(q, ct) is { } n) queues.Add(new { name = q, messages = n.Messages });
             return Results.Json(new Dictionary<string, object> { ["active_queues"] = queues });
         })));
     }
