@@ -15,8 +15,25 @@ public sealed class WorkerInspector(CeleryControl control, TimeSpan timeout)
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Dictionary<string, JsonElement>> _workers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _answeredAt = new(StringComparer.Ordinal);
+    // When each method was last asked of every worker (not of one).
+    private readonly Dictionary<string, double> _everyWorkerAskedAt = new(StringComparer.Ordinal);
 
     public TimeSpan Timeout => timeout;
+
+    /// <summary>
+    /// Asks <paramref name="methods"/> of every worker unless all of them were asked of every worker
+    /// within <paramref name="maxAge"/> and each of <paramref name="expected"/> (the workers known to
+    /// be online) answered them: a route read often does not broadcast at each request.
+    /// </summary>
+    public async Task RefreshIfOlderAsync(IReadOnlyList<string> methods, TimeSpan maxAge, IEnumerable<string> expected, CancellationToken ct)
+    {
+        var now = CeleryControl.Epoch();
+        bool fresh;
+        lock (_gate)
+            fresh = methods.All(m => _everyWorkerAskedAt.TryGetValue(m, out var at) && now - at < maxAge.TotalSeconds) &&
+                expected.All(h => _workers.TryGetValue(h, out var info) && methods.All(info.ContainsKey));
+        if (!fresh) await RefreshAsync(null, ct, methods);
+    }
 
     /// <summary>
     /// Asks every method of <paramref name="workername"/> (every worker when null) at once and keeps
@@ -38,6 +55,8 @@ public sealed class WorkerInspector(CeleryControl control, TimeSpan timeout)
                     _answeredAt[r.Hostname] = CeleryControl.Epoch();
                     answered.Add(r.Hostname);
                 }
+            if (workername is null)
+                lock (_gate) _everyWorkerAskedAt[method] = CeleryControl.Epoch();
         });
         await Task.WhenAll(asked);
         return answered;

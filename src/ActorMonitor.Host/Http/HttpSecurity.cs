@@ -192,16 +192,14 @@ public static class HttpSecurity
     }
 
     /// <summary>
-    /// A route that acts on the workers or sends them work (Flower's control and task routes, POST),
-    /// or asks every worker to answer an inspect (refresh=1).
+    /// A route that acts on the workers or sends them work: Flower's control and task routes, all
+    /// POST. An inspect (GET /api/workers?refresh=1) only reads, as in Flower, and stays open.
     /// </summary>
     public static bool IsControl(HttpRequest request)
     {
         var path = request.Path.Value ?? "";
-        if (HttpMethods.IsPost(request.Method) && (path.StartsWith("/api/worker/", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/api/task/", StringComparison.OrdinalIgnoreCase)))
-            return true;
-        return path.Equals("/api/workers", StringComparison.OrdinalIgnoreCase) && request.Query.TryGetValue("refresh", out var r) &&
-            r.Count > 0 && r[^1] is { } v && v.ToLowerInvariant() is "1" or "true" or "t" or "yes" or "y" or "on";
+        return HttpMethods.IsPost(request.Method) &&
+            (path.StartsWith("/api/worker/", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/api/task/", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Container and load-balancer health checks carry no credentials; the answer tells nothing secret.</summary>

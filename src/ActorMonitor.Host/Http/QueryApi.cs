@@ -133,10 +133,10 @@ public static class QueryApi
             var status = FlowerBool(query, "status");
             var refresh = FlowerBool(query, "refresh");
             var workername = Arg(query, "workername");
-            if (refresh)
+            // Flower's refresh: every inspect method asked at once; a worker that does not answer keeps what it said before.
+            // A node without a broker (an in-process host) answers from the events alone, as for a worker that does not answer.
+            if (refresh && inspector is not null)
             {
-                // Flower's refresh: every inspect method asked at once; a worker that does not answer keeps what it said before.
-                if (inspector is null) return Results.Json(new { error = "Failed to update workers: this node has no broker to inspect the workers on" }, statusCode: 503);
                 using var bounded = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
                 bounded.CancelAfter(inspector.Timeout * 4 + TimeSpan.FromSeconds(5));
                 try { await inspector.RefreshAsync(workername, bounded.Token); }

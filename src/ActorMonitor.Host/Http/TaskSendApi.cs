@@ -56,7 +56,9 @@ internal static class TaskSendApi
         // {"active_queues": [{"name": "celery", "messages": 0}]}: the queues the workers said they consume, by passive declare
         app.MapGet("/api/queues/length", (Delegate)(async (HttpContext http) => await ctx.Guard(http, async ct =>
         {
-            if (ctx.Inspector.ActiveQueueNames().Count == 0) await ctx.Inspector.RefreshAsync(null, ct, ["active_queues"]);
+            // Every worker's queues, asked again when older than a few seconds (a worker may have come, or added one).
+            var online = (await ctx.Node.Queries.WorkersAsync(Cluster.Hosting.MonitorNode.WallClock(), ct)).Where(w => w.Alive).Select(w => w.Hostname);
+            await ctx.Inspector.RefreshIfOlderAsync(["active_queues"], TimeSpan.FromSeconds(5), online, ct);
             var queues = new List<object>();
             foreach (var q in ctx.Inspector.ActiveQueueNames())
                 if (await ctx.Control.QueueLengthAsync(q, ct) is { } n) queues.Add(new { name = q, messages = n.Messages });
