@@ -52,19 +52,7 @@ public sealed class MonitorClient
         akka.actor {
           serializers.actormonitor-query = "ActorMonitor.Client.QuerySerializer, ActorMonitor.Client"
           serialization-bindings {
-            "ActorMonitor.Client.GetTask, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.TaskReply, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.GetWorker, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.WorkerReply, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.GetTasks, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.TasksReply, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.GetCounts, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.CountsReply, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.GetWorkers, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.WorkersReply, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.GetStats, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.StatsReply, ActorMonitor.Client" = actormonitor-query
-            "ActorMonitor.Client.QueryFailed, ActorMonitor.Client" = actormonitor-query
+            "ActorMonitor.Client.IQueryWireMessage, ActorMonitor.Client" = actormonitor-query
           }
         }
         """;

@@ -2,6 +2,12 @@ using ActorMonitor.Celery.State;
 
 namespace ActorMonitor.Client;
 
+/// <summary>
+/// Every message of this library on the wire (queries and their answers): one serializer binding,
+/// <see cref="QuerySerializer"/>, serves them all.
+/// </summary>
+public interface IQueryWireMessage;
+
 /// <summary>Any message routed to the task entity of <see cref="Uuid"/>.</summary>
 public interface ITaskEntityMessage
 {
@@ -15,22 +21,22 @@ public interface IWorkerEntityMessage
 }
 
 /// <summary>Ask for a task; answered with <see cref="TaskReply"/>.</summary>
-public sealed record GetTask(string Uuid) : ITaskEntityMessage;
+public sealed record GetTask(string Uuid) : ITaskEntityMessage, IQueryWireMessage;
 
 /// <summary><see cref="Task"/> is null when no event for the uuid was ever applied.</summary>
-public sealed record TaskReply(string Uuid, TaskSnapshot? Task);
+public sealed record TaskReply(string Uuid, TaskSnapshot? Task) : IQueryWireMessage;
 
 /// <summary>Ask for a worker, "alive" judged at <paramref name="AsOf"/> (epoch seconds); answered with <see cref="WorkerReply"/>.</summary>
-public sealed record GetWorker(string Hostname, double AsOf) : IWorkerEntityMessage;
+public sealed record GetWorker(string Hostname, double AsOf) : IWorkerEntityMessage, IQueryWireMessage;
 
 /// <summary><see cref="Worker"/> is null when Celery's State would not hold this hostname.</summary>
-public sealed record WorkerReply(string Hostname, WorkerSnapshot? Worker);
+public sealed record WorkerReply(string Hostname, WorkerSnapshot? Worker) : IQueryWireMessage;
 
 /// <summary>
 /// A message for the query endpoint of a monitor node (<c>/user/query-api</c>, see
 /// <see cref="MonitorClient.QueryEndpointPath"/>); any monitor node answers for the whole cluster.
 /// </summary>
-public interface IMonitorQuery;
+public interface IMonitorQuery : IQueryWireMessage;
 
 /// <summary>
 /// The task filters of <c>/api/query/tasks</c> and <c>/api/query/counts</c>, with the same names and
@@ -81,7 +87,7 @@ public sealed record GetTasks : TaskFilter
 }
 
 /// <summary>A page of tasks in the oracle's schema, and how many tasks the filter matches in all.</summary>
-public sealed record TasksReply(long Total, int Limit, int Offset, IReadOnlyList<TaskSnapshot> Tasks);
+public sealed record TasksReply(long Total, int Limit, int Offset, IReadOnlyList<TaskSnapshot> Tasks) : IQueryWireMessage;
 
 /// <summary>How many tasks match, as <c>/api/query/counts</c>; answered with <see cref="CountsReply"/> or <see cref="QueryFailed"/>.</summary>
 public sealed record GetCounts : TaskFilter;
@@ -91,13 +97,13 @@ public sealed record CountsReply(
     long Total,
     IReadOnlyDictionary<string, long> ByState,
     IReadOnlyDictionary<string, long> ByName,
-    IReadOnlyDictionary<string, long> ByWorker);
+    IReadOnlyDictionary<string, long> ByWorker) : IQueryWireMessage;
 
 /// <summary>Every worker Celery's State would hold, "alive" judged at <paramref name="AsOf"/> (epoch seconds); answered with <see cref="WorkersReply"/> or <see cref="QueryFailed"/>.</summary>
 public sealed record GetWorkers(double AsOf) : IMonitorQuery;
 
 /// <summary>The workers, sorted by hostname.</summary>
-public sealed record WorkersReply(IReadOnlyList<WorkerSnapshot> Workers);
+public sealed record WorkersReply(IReadOnlyList<WorkerSnapshot> Workers) : IQueryWireMessage;
 
 /// <summary>The answering node's counters, as <c>/api/stats</c> shows them; answered with <see cref="StatsReply"/> or <see cref="QueryFailed"/>.</summary>
 public sealed record GetStats : IMonitorQuery
@@ -122,7 +128,7 @@ public sealed record StatsReply(
     int AwaitingCheckpoint,
     int CheckpointFailures,
     StoreStats Store,
-    IReadOnlyDictionary<string, long> Rejections);
+    IReadOnlyDictionary<string, long> Rejections) : IQueryWireMessage;
 
 /// <summary>The store of one node, as the "store" object of <c>/api/stats</c>.</summary>
 public sealed record StoreStats(
@@ -143,7 +149,7 @@ public sealed record StoreStats(
 /// A query that was not answered: <paramref name="Invalid"/> when the query itself is outside the
 /// limits (HTTP's 400), else the store or a node could not answer now (HTTP's 503).
 /// </summary>
-public sealed record QueryFailed(string Error, bool Invalid);
+public sealed record QueryFailed(string Error, bool Invalid) : IQueryWireMessage;
 
 /// <summary>What <see cref="MonitorClient"/> throws for a <see cref="QueryFailed"/> answer.</summary>
 public sealed class MonitorQueryException(string message, bool invalid) : Exception(message)
