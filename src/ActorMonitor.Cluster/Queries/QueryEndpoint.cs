@@ -47,18 +47,7 @@ public sealed class QueryEndpoint : ReceiveActor
             if (!double.IsFinite(m.AsOf)) throw new InvalidQuery("as_of must be epoch seconds");
             return new WorkersReply(await queries.WorkersAsync(m.AsOf));
         }));
-        var self = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
-        Receive<GetStats>(_ => Answer(async () =>
-        {
-            var stats = await queries.ReceiverStatsAsync();
-            var keeper = await queries.KeeperStatsAsync();
-            return new StatsReply(self, stats.Messages, stats.RejectedMessages, stats.AcceptedEvents, stats.RejectedEvents, stats.Clock,
-                stats.InFlight, stats.DuplicateEvents, stats.DuplicateMessages, stats.AwaitingCheckpoint, stats.CheckpointFailures,
-                new StoreStats(node.Settings.Journal.ToString(), keeper.LiveTasks, keeper.LiveWorkers, keeper.Dirty, keeper.Commits,
-                    keeper.RowsWritten, Math.Round(keeper.CommitTime.TotalSeconds, 3), keeper.FailedCommits, keeper.Passivations,
-                    keeper.RowsLoaded, keeper.StoreFailing, keeper.LastError),
-                stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value));
-        }));
+        Receive<GetStats>(_ => Answer(async () => await queries.StatsAsync()));
         Receive<GetTask>(m => node.Tasks.Forward(m));
         Receive<GetWorker>(m => node.Workers.Forward(m));
     }

@@ -29,6 +29,20 @@ public sealed class StateQueries(MonitorNode node)
 
     public Task<KeeperStats> KeeperStatsAsync() => node.Keeper.Ask<KeeperStats>(GetKeeperStats.Instance, Timeout);
 
+    /// <summary>This node's receiver and store counters, as /api/stats and the client library's GetStats report them.</summary>
+    public async Task<StatsReply> StatsAsync()
+    {
+        var stats = await ReceiverStatsAsync();
+        var keeper = await KeeperStatsAsync();
+        return new StatsReply(Akka.Cluster.Cluster.Get(node.System).SelfAddress.ToString(), stats.Messages, stats.RejectedMessages,
+            stats.AcceptedEvents, stats.RejectedEvents, stats.Clock, stats.InFlight, stats.DuplicateEvents, stats.DuplicateMessages,
+            stats.AwaitingCheckpoint, stats.CheckpointFailures,
+            new StoreStats(node.Settings.Journal.ToString(), keeper.LiveTasks, keeper.LiveWorkers, keeper.Dirty, keeper.Commits,
+                keeper.RowsWritten, Math.Round(keeper.CommitTime.TotalSeconds, 3), keeper.FailedCommits, keeper.Passivations,
+                keeper.RowsLoaded, keeper.StoreFailing, keeper.LastError),
+            stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value));
+    }
+
     public Task<IndexSummary> IndexSummaryAsync(int? tasksByTimeLimit = null) =>
         node.Index.Ask<IndexSummary>(new GetIndexSummary(tasksByTimeLimit), Timeout);
 

@@ -67,23 +67,23 @@ public static class HttpEndpoint
 
         app.MapGet("/api/stats", async () =>
         {
-            var stats = await node.Queries.ReceiverStatsAsync();
-            var keeper = await node.Queries.KeeperStatsAsync();
+            var stats = await node.Queries.StatsAsync();
+            var store = stats.Store;
             return Results.Json(new
             {
-                messages = stats.Messages, rejected = stats.RejectedMessages, accepted_events = stats.AcceptedEvents,
+                messages = stats.Messages, rejected = stats.Rejected, accepted_events = stats.AcceptedEvents,
                 rejected_events = stats.RejectedEvents, clock = stats.Clock, in_flight = stats.InFlight,
                 duplicate_events = stats.DuplicateEvents, duplicate_messages = stats.DuplicateMessages,
                 awaiting_checkpoint = stats.AwaitingCheckpoint, checkpoint_failures = stats.CheckpointFailures,
                 store = new
                 {
-                    journal = node.Settings.Journal.ToString(), live_tasks = keeper.LiveTasks, live_workers = keeper.LiveWorkers,
-                    dirty = keeper.Dirty, commits = keeper.Commits, rows_written = keeper.RowsWritten,
-                    commit_seconds = Math.Round(keeper.CommitTime.TotalSeconds, 3),
-                    failed_commits = keeper.FailedCommits, passivations = keeper.Passivations, rows_loaded = keeper.RowsLoaded,
-                    failing = keeper.StoreFailing, last_error = keeper.LastError,
+                    journal = store.Journal, live_tasks = store.LiveTasks, live_workers = store.LiveWorkers,
+                    dirty = store.Dirty, commits = store.Commits, rows_written = store.RowsWritten,
+                    commit_seconds = store.CommitSeconds,
+                    failed_commits = store.FailedCommits, passivations = store.Passivations, rows_loaded = store.RowsLoaded,
+                    failing = store.Failing, last_error = store.LastError,
                 },
-                rejections = stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
+                rejections = stats.Rejections,
                 cluster = ClusterApi.Membership(node),
                 broker = broker is null ? null : new
                 {
