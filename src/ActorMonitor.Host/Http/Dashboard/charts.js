@@ -146,7 +146,7 @@ function plot(key, selector, data, series, extra, categories) {
 
 $('#chart-window').onchange = () => { charts.minutes = Number($('#chart-window').value); loadCharts(); };
 window.addEventListener('resize', () => {
-  for (const [key, p] of Object.entries(charts.plots)) {
+  for (const p of Object.values(charts.plots)) {
     const el = p.u.root.parentElement;
     if (el) p.u.setSize({ width: Math.max(el.clientWidth, 320), height: 220 });
   }

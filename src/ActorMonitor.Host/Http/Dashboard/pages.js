@@ -167,19 +167,18 @@ function route() {
   window.scrollTo(0, 0);
 }
 
-function onTaskChanged(t) {
-  if (t.uuid === page.task) showTask(t.uuid);
-  // The worker's counts and recent tasks: read again, at most once a second.
-  if (page.worker !== null && t.worker === page.worker && page.workerTimer === null) {
-    page.workerTimer = setTimeout(() => { page.workerTimer = null; if (page.worker !== null) showWorker(page.worker); }, 1000);
-  }
+// The open worker page's fields, counts and recent tasks: read again, at most once a second.
+function reloadWorker(hostname) {
+  if (page.worker === null || hostname !== page.worker || page.workerTimer !== null) return;
+  page.workerTimer = setTimeout(() => { page.workerTimer = null; if (page.worker !== null) showWorker(page.worker); }, 1000);
 }
 
-function onWorkerChanged(w) {
-  if (w.hostname === page.worker && page.workerTimer === null) {
-    page.workerTimer = setTimeout(() => { page.workerTimer = null; if (page.worker !== null) showWorker(page.worker); }, 1000);
-  }
+function onTaskChanged(t) {
+  if (t.uuid === page.task) showTask(t.uuid);
+  reloadWorker(t.worker);
 }
+
+function onWorkerChanged(w) { reloadWorker(w.hostname); }
 
 $('#close-detail').onclick = () => { location.hash = ''; };
 $('#close-worker').onclick = () => { location.hash = ''; };
