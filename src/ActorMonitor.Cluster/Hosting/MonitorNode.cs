@@ -48,6 +48,26 @@ public sealed class MonitorNode
     public IActorRef Receiver { get; }
     public StateQueries Queries { get; }
 
+    private readonly CancellationTokenSource _downed = new();
+
+    /// <summary>
+    /// Cancelled once the cluster downed this node (see <see cref="DownedWatcher"/>): its consumer
+    /// stops at once, without draining, and no last checkpoint is tried.
+    /// </summary>
+    public CancellationToken Downed => _downed.Token;
+
+    /// <summary>Why <see cref="Downed"/> was cancelled.</summary>
+    public string? DownedReason { get; private set; }
+
+    /// <summary>The cluster downed this node (also told by <see cref="DownedWatcher"/>); the first reason is kept.</summary>
+    public void MarkDowned(string reason)
+    {
+        if (_downed.IsCancellationRequested) return;
+        DownedReason = reason;
+        System.Log.Error("{0}: its shards may have moved, so it stops consuming now (its unacked messages go back to the broker for the other nodes) and leaves without a last checkpoint", reason);
+        try { _downed.Cancel(); } catch (ObjectDisposedException) { }
+    }
+
     /// <summary>This node's metrics actor (see <see cref="MetricsActor"/>).</summary>
     public IActorRef Metrics { get; }
 
@@ -65,9 +85,12 @@ public sealed class MonitorNode
         store ??= settings.Journal.Kind == StoreKind.Memory ? new MemoryStateStore() : new SqlStateStore(settings.Journal);
         await Task.Run(store.Initialize);
 
+        // This incarnation's commits name it: once the cluster downs it, the others fence it.
+        var fencing = new WriterFencing(Akka.Cluster.Cluster.Get(system).SelfUniqueAddress);
+        await Task.Run(() => store.RegisterWriter(fencing.Self, Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
         // First, so that checkpoints of other nodes' receivers find it as soon as this node is a
         // member (the task types it has not seen yet are written once more, harmlessly).
-        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, []), EventReceiverActor.KeeperName);
+        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing), EventReceiverActor.KeeperName);
 
         // Recovering the checkpoint journal starts Akka.Persistence.Sql's journal and snapshot
         // store, which create their tables: one node at a time.
@@ -113,6 +136,7 @@ public sealed class MonitorNode
                 restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted),
             ReceiverName);
         var node = new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts);
+        system.ActorOf(DownedWatcher.Props(node.MarkDowned), "downed-watcher");
 
         // The public query messages' endpoint; it, and the shard regions that answer GetTask and
         // GetWorker, are what systems outside the cluster reach through a ClusterClient.

@@ -46,6 +46,12 @@ public sealed record StoreCommit(IReadOnlyList<TaskRow> Tasks, IReadOnlyList<Wor
     /// <summary>The counters of this node's receiver, when its checkpoint asked for this commit.</summary>
     public IReadOnlyList<ReceiverRow> Receivers { get; init; } = [];
 
+    /// <summary>
+    /// The node incarnation writing (see <see cref="IStateStore.RegisterWriter"/>): the commit is
+    /// refused with <see cref="WriterFencedException"/> once it was fenced. Null: not checked.
+    /// </summary>
+    public string? Writer { get; init; }
+
     public int Count => Tasks.Count + Workers.Count + Receivers.Count;
 }
 
@@ -79,6 +85,16 @@ public interface IStateStore : IDisposable
     IDisposable StartupLock();
 
     void Commit(StoreCommit commit);
+
+    /// <summary>A node incarnation (address and uid) that will name itself as the writer of its commits.</summary>
+    void RegisterWriter(string incarnation, string address);
+
+    /// <summary>
+    /// Refuses every later commit of <paramref name="incarnation"/> (a node the cluster downed: its
+    /// shards move, and rows it wrote from now on would overwrite the new owners'). Returns once a
+    /// commit of that writer still in progress has ended, so nothing it writes lands after this.
+    /// </summary>
+    void Fence(string incarnation, string address, string fencedBy);
 
     IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids);
 
@@ -114,4 +130,11 @@ public interface IStateStore : IDisposable
 
     /// <summary>Every task name seen, sorted.</summary>
     IReadOnlyList<string> TaskTypes();
+}
+
+/// <summary>A commit of a node incarnation the cluster downed and fenced: nothing of it was written.</summary>
+public sealed class WriterFencedException(string incarnation, string? fencedBy)
+    : Exception($"this node ({incarnation}) was downed by the cluster and fenced{(fencedBy is null ? "" : " by " + fencedBy)}: its writes are refused")
+{
+    public string Incarnation { get; } = incarnation;
 }
