@@ -12,17 +12,15 @@ namespace ActorMonitor.Cluster.Hosting;
 /// have moved, so the node must stop consuming at once (unacked messages go back to the broker
 /// for the other nodes) and leave, without a last checkpoint.
 /// </summary>
-public sealed class DownedWatcher(Action<string> downed) : ReceiveActor
+public sealed class DownedWatcher : ReceiveActor
 {
+    private readonly Action<string> _downed;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private bool _told;
 
-    protected override void PreStart()
+    public DownedWatcher(Action<string> downed)
     {
-        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
-            typeof(ClusterEvent.MemberDowned), typeof(ClusterEvent.MemberRemoved));
-        Context.System.EventStream.Subscribe(Self, typeof(NodeFenced));
-        Context.System.EventStream.Subscribe(Self, typeof(ThisActorSystemQuarantinedEvent));
+        _downed = downed;
         Receive<ClusterEvent.MemberDowned>(d => d.Member.UniqueAddress.Equals(_cluster.SelfUniqueAddress),
             _ => Tell("the cluster downed this node"));
         // After a graceful leave the node is removed too, once it stopped consuming: not a down.
@@ -31,6 +29,14 @@ public sealed class DownedWatcher(Action<string> downed) : ReceiveActor
         Receive<NodeFenced>(f => Tell(f.Reason));
         Receive<ThisActorSystemQuarantinedEvent>(q => Tell($"node {q.RemoteAddress} quarantined this node"));
         ReceiveAny(_ => { });
+    }
+
+    protected override void PreStart()
+    {
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.MemberDowned), typeof(ClusterEvent.MemberRemoved));
+        Context.System.EventStream.Subscribe(Self, typeof(NodeFenced));
+        Context.System.EventStream.Subscribe(Self, typeof(ThisActorSystemQuarantinedEvent));
     }
 
     protected override void PostStop()
@@ -43,7 +49,7 @@ public sealed class DownedWatcher(Action<string> downed) : ReceiveActor
     {
         if (_told) return;
         _told = true;
-        downed(reason);
+        _downed(reason);
     }
 
     public static Props Props(Action<string> downed) => Akka.Actor.Props.Create(() => new DownedWatcher(downed));

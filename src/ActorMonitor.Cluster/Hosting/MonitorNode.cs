@@ -146,7 +146,7 @@ public sealed class MonitorNode
         return node;
 
         // What the other nodes' receivers counted in their last two checkpoints.
-        Task<IReadOnlyCollection<ulong>> OthersCounted() => Task.Run<IReadOnlyCollection<ulong>>(() => store.Receivers()
+        Task<IReadOnlyCollection<ulong>> OthersCounted() => Task.Run<IReadOnlyCollection<ulong>>(() => store.SettledReceivers()
             .Where(r => r.NodeName != settings.NodeName)
             .Select(r => ReceiverCheckpoint.FromJson(r.Checkpoint))
             .SelectMany(c => c.AckedBodyHashes.Concat(c.PreviousAckedBodyHashes))

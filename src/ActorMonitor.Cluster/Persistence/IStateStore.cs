@@ -108,6 +108,13 @@ public interface IStateStore : IDisposable
     /// <summary>Every receiver's stored checkpoint row.</summary>
     IReadOnlyList<ReceiverRow> Receivers();
 
+    /// <summary>
+    /// Every receiver's row once no node's commit is in flight (waiting up to 30 s): a redelivered
+    /// message is looked up here, and a node that stalled in the middle of a commit counting it
+    /// must not land that count after the lookup missed it.
+    /// </summary>
+    IReadOnlyList<ReceiverRow> SettledReceivers() => Receivers();
+
     /// <summary>Every task row, in ordinal uuid order, read as it is enumerated.</summary>
     IEnumerable<KeyValuePair<string, byte[]>> AllTasks();
 

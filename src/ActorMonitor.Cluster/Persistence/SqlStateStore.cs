@@ -531,10 +531,19 @@ public sealed class SqlStateStore : IStateStore
         return ReadPairs(cmd).ToList();
     }
 
-    public IReadOnlyList<ReceiverRow> Receivers()
+    public IReadOnlyList<ReceiverRow> Receivers() => ReadReceivers(settled: false);
+
+    public IReadOnlyList<ReceiverRow> SettledReceivers() => ReadReceivers(settled: true);
+
+    private IReadOnlyList<ReceiverRow> ReadReceivers(bool settled)
     {
         using var c = Open();
+        // A commit holds its writer's row from its first statement on: sharing every writer row
+        // waits until those in flight ended (SQLite's single writer needs no such wait).
+        using var tx = settled && _postgres ? c.BeginTransaction() : null;
+        if (tx is not null) Execute(c, tx, "SET LOCAL lock_timeout = '30s'; SELECT 1 FROM am_writers FOR SHARE");
         using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = "SELECT node_name, messages, rejected_messages, other_events, cut, checkpoint FROM am_receivers";
         using var r = cmd.ExecuteReader();
         var rows = new List<ReceiverRow>();
