@@ -104,7 +104,7 @@ public class KeeperFencingSpecs() : Akka.TestKit.Xunit2.TestKit("akka.actor.prov
     {
         using var gate = new ManualResetEventSlim(false);
         var store = new MemoryStateStore { FenceGate = gate };
-        var keeper = Sys.ActorOf(StateKeeper.Props(store, 100, 100, [], new WriterFencing(Akka.Cluster.Cluster.Get(Sys).SelfUniqueAddress)));
+        var keeper = Sys.ActorOf(StateKeeper.Props(store, 100, 100, [], new WriterFencing(Akka.Cluster.Cluster.Get(Sys).SelfUniqueAddress, () => false)));
         const string downed = "akka.tcp://actormonitor@10.0.0.9:4053";
         store.RegisterWriter(downed + "#1", downed);
         keeper.Tell(new Akka.Cluster.ClusterEvent.MemberDowned(
@@ -116,5 +116,26 @@ public class KeeperFencingSpecs() : Akka.TestKit.Xunit2.TestKit("akka.actor.prov
         gate.Set();
         Assert.Null(entity.ExpectMsg<RowLoaded>().Data);
         Assert.Throws<WriterFencedException>(() => store.Commit(FencingSpecs.Commit(downed + "#1", "w1")));
+    }
+}
+
+/// <summary>A node that was downed itself fences no one (its resolver's view after a stall is not the cluster's).</summary>
+public class DownedKeeperFencingSpecs() : Akka.TestKit.Xunit2.TestKit("akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0")
+{
+    [Fact]
+    public void A_keeper_of_a_downed_node_neither_fences_the_others_nor_holds_its_rows()
+    {
+        using var gate = new ManualResetEventSlim(false); // a fence would wait for ever
+        var store = new MemoryStateStore { FenceGate = gate };
+        var keeper = Sys.ActorOf(StateKeeper.Props(store, 100, 100, [], new WriterFencing(Akka.Cluster.Cluster.Get(Sys).SelfUniqueAddress, () => true)));
+        const string other = "akka.tcp://actormonitor@10.0.0.9:4053";
+        store.RegisterWriter(other + "#1", other);
+        keeper.Tell(new Akka.Cluster.ClusterEvent.MemberDowned(
+            TestMembers.WithStatus(other, Akka.Cluster.MemberStatus.Down, Client.MonitorClient.MonitorRole)));
+
+        var entity = CreateTestProbe();
+        entity.Send(keeper, new LoadEntity(EntityKind.Worker, "w1"));
+        entity.ExpectMsg<RowLoaded>();
+        store.Commit(FencingSpecs.Commit(other + "#1", "w1")); // not fenced
     }
 }

@@ -7,6 +7,7 @@ using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Client;
 using Akka.Event;
@@ -22,8 +23,10 @@ namespace ActorMonitor.Cluster.Hosting;
 public sealed class MonitorNode
 {
     private MonitorNode(ActorSystem system, MonitorSettings settings, IStateStore store, IActorRef keeper,
-        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver, IActorRef metrics, LiveFeed live, IActorRef charts)
+        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver, IActorRef metrics, LiveFeed live, IActorRef charts,
+        CancellationTokenSource downed)
     {
+        _downed = downed;
         Metrics = metrics;
         Charts = charts;
         Live = live;
@@ -48,7 +51,7 @@ public sealed class MonitorNode
     public IActorRef Receiver { get; }
     public StateQueries Queries { get; }
 
-    private readonly CancellationTokenSource _downed = new();
+    private readonly CancellationTokenSource _downed;
 
     /// <summary>
     /// Cancelled once the cluster downed this node (see <see cref="DownedWatcher"/>): its consumer
@@ -86,8 +89,12 @@ public sealed class MonitorNode
         await Task.Run(store.Initialize);
 
         // This incarnation's commits name it: once the cluster downs it, the others fence it.
-        var fencing = new WriterFencing(Akka.Cluster.Cluster.Get(system).SelfUniqueAddress);
-        await Task.Run(() => store.RegisterWriter(fencing.Self, Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var downed = new CancellationTokenSource();
+        var fencing = new WriterFencing(cluster.SelfUniqueAddress,
+            () => downed.IsCancellationRequested || cluster.IsTerminated || cluster.SelfMember.Status is not (MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp)
+                || cluster.State.Members.Any(m => m.UniqueAddress.Equals(cluster.SelfUniqueAddress) && m.Status == MemberStatus.Down));
+        await Task.Run(() => store.RegisterWriter(fencing.Self, cluster.SelfAddress.ToString()));
         // First, so that checkpoints of other nodes' receivers find it as soon as this node is a
         // member (the task types it has not seen yet are written once more, harmlessly).
         var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing), EventReceiverActor.KeeperName);
@@ -135,7 +142,7 @@ public sealed class MonitorNode
             EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
                 restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted),
             ReceiverName);
-        var node = new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts);
+        var node = new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts, downed);
         system.ActorOf(DownedWatcher.Props(node.MarkDowned), "downed-watcher");
 
         // The public query messages' endpoint; it, and the shard regions that answer GetTask and

@@ -7,8 +7,10 @@ namespace ActorMonitor.Cluster.Persistence;
 /// The keeper hears a member downed before its shards can move (removal waits until every
 /// reachable member has seen the down), and holds every row load until the fence is written: a
 /// new owner then never reads a row the downed node could still overwrite.
+/// A node that was downed itself fences no one: after a stall its own split-brain resolver may
+/// down the healthy majority, and that decision must not lock the survivors out of the store.
 /// </summary>
-public sealed class WriterFencing(UniqueAddress self)
+public sealed class WriterFencing(UniqueAddress self, Func<bool> selfDowned)
 {
     private readonly HashSet<UniqueAddress> _fencing = [];
     private readonly HashSet<UniqueAddress> _fenced = [];
@@ -24,7 +26,7 @@ public sealed class WriterFencing(UniqueAddress self)
     /// <summary>True when <paramref name="member"/> is another monitor node not fenced yet: the caller writes its fence.</summary>
     public bool Begin(Member member)
     {
-        if (!member.HasRole(Client.MonitorClient.MonitorRole) || member.UniqueAddress.Equals(self)) return false;
+        if (!member.HasRole(Client.MonitorClient.MonitorRole) || member.UniqueAddress.Equals(self) || selfDowned()) return false;
         if (_fenced.Contains(member.UniqueAddress) || !_fencing.Add(member.UniqueAddress)) return false;
         return true;
     }
