@@ -79,10 +79,20 @@ public static class ScaleOut
         {
             for (var run = 1; run <= o.Runs; run++)
                 foreach (var n in o.Nodes)
-                {
-                    var line = await RowAsync(o, dll, n, run, capture, cts.Token);
-                    Console.WriteLine(line);
-                }
+                    for (var attempt = 1; ; attempt++)
+                    {
+                        try
+                        {
+                            Console.WriteLine(await RowAsync(o, dll, n, run, capture, cts.Token));
+                            break;
+                        }
+                        catch (NodeExitedException ex) when (attempt < 3)
+                        {
+                            // On a shared machine a node may be ended from outside (or downed while
+                            // starved): the row is measured again from scratch, and says so.
+                            Console.Error.WriteLine($"scale-out {n} node(s), run {run}: attempt {attempt} failed, measuring the row again: {ex.Message.Split('\n')[0]}");
+                        }
+                    }
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
@@ -226,7 +236,10 @@ public static class ScaleOut
         var self = Process.GetCurrentProcess().TotalProcessorTime;
         var counters = await Task.WhenAll(nodes.Select(async n =>
         {
-            using var stats = JsonDocument.Parse(await http.GetStringAsync(n.Http + "/api/stats", ct));
+            string body;
+            try { body = await http.GetStringAsync(n.Http + "/api/stats", ct); }
+            catch (HttpRequestException) { n.ThrowIfExited(); throw; } // a node that ended says why
+            using var stats = JsonDocument.Parse(body);
             var r = stats.RootElement;
             var durable = r.GetProperty("messages").GetInt64() - r.GetProperty("in_flight").GetInt64() - r.GetProperty("awaiting_checkpoint").GetInt64();
             return (Durable: durable, Acked: r.GetProperty("broker").GetProperty("acked").GetInt64());
@@ -338,7 +351,7 @@ internal sealed class NodeProcess : IDisposable
     {
         if (!_process.HasExited) return;
         var tail = File.Exists(Log) ? string.Join('\n', File.ReadLines(Log).TakeLast(15)) : "(no log)";
-        throw new InvalidOperationException($"node process {_process.Id} exited with {_process.ExitCode}; {Log}:\n{tail}");
+        throw new NodeExitedException($"node process {_process.Id} exited with {_process.ExitCode}; {Log}:\n{tail}");
     }
 
     /// <summary>Killed outright (a benchmark's node has nothing to hand off), then its cgroup removed.</summary>
@@ -354,6 +367,8 @@ internal sealed class NodeProcess : IDisposable
         Cgroup.Dispose();
     }
 }
+
+internal sealed class NodeExitedException(string message) : InvalidOperationException(message);
 
 internal sealed record CgroupStat(long Periods, long Throttled, double ThrottledSeconds);
 
