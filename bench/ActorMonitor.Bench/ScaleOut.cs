@@ -374,7 +374,9 @@ internal sealed record CgroupStat(long Periods, long Throttled, double Throttled
 
 /// <summary>
 /// A CPU cgroup with a CFS quota: cgroup v1's cpu controller (cpu.cfs_quota_us / cpu.cfs_period_us)
-/// where it is mounted, else cgroup v2 (cpu.max). Needs root.
+/// where it is mounted, else cgroup v2 (cpu.max). Needs root. Its weight is ten times the default
+/// (cpu.shares 10240, cpu.weight 1000): the quota is only a ceiling, and on a machine busy with
+/// other work the weight is what lets a node have its quota whenever it can use it.
 /// </summary>
 internal sealed class CpuCgroup : IDisposable
 {
@@ -401,6 +403,7 @@ internal sealed class CpuCgroup : IDisposable
             Directory.CreateDirectory(path);
             File.WriteAllText(System.IO.Path.Combine(path, "cpu.cfs_period_us"), Period.ToString());
             File.WriteAllText(System.IO.Path.Combine(path, "cpu.cfs_quota_us"), quota.ToString());
+            File.WriteAllText(System.IO.Path.Combine(path, "cpu.shares"), (10 * 1024).ToString());
             return new CpuCgroup(path, v2: false);
         }
         if (File.Exists(System.IO.Path.Combine(V2Root, "cgroup.controllers")))
@@ -410,6 +413,7 @@ internal sealed class CpuCgroup : IDisposable
             var path = System.IO.Path.Combine(V2Root, name);
             Directory.CreateDirectory(path);
             File.WriteAllText(System.IO.Path.Combine(path, "cpu.max"), $"{quota} {Period}");
+            File.WriteAllText(System.IO.Path.Combine(path, "cpu.weight"), "1000");
             return new CpuCgroup(path, v2: true);
         }
         throw new InvalidOperationException($"no CPU cgroup controller: neither {V1Root}/cpu.cfs_quota_us (v1) nor {V2Root}/cgroup.controllers (v2)");
