@@ -29,59 +29,9 @@ public static class LiveIngest
         var (messages, events) = await PreloadAsync(factory, settings, queueName, capture);
         Console.Error.WriteLine($"{mode}: {messages} messages ({events} events) waiting in {queueName}");
 
-        if (mode.StartsWith("live-cluster")) return await ClusterAsync(int.Parse(mode["live-cluster".Length..]), hocon, settings, messages, events);
         return mode == "live-bare"
             ? await BareAsync(factory, settings, queueName, messages, events)
             : await NodeAsync(config, settings, messages, events);
-    }
-
-    /// <summary>
-    /// live-clusterN: N monitor nodes (ActorSystems of this process, talking over loopback TCP like
-    /// separate processes) form a cluster on BENCH_PG_JOURNAL and drain the shared queue together;
-    /// timed from the moment all N consumers start to the last ack.
-    /// </summary>
-    private static async Task<BenchResult> ClusterAsync(int n, string hocon, EventQueueSettings settings, long messages, long events)
-    {
-        var systems = new List<Akka.Actor.ActorSystem>();
-        try
-        {
-            var nodes = new List<MonitorNode>();
-            for (var i = 0; i < n; i++)
-            {
-                var seed = i == 0 ? "" : $"akka.cluster.seed-nodes = [\"{Akka.Cluster.Cluster.Get(systems[0]).SelfAddress}\"]\n";
-                var config = MonitorConfig.With(hocon + $"\nactormonitor.node-name = \"bench-{i + 1}\"\n" + seed);
-                var system = await MonitorSystem.StartAsync(config, TimeSpan.FromSeconds(60));
-                systems.Add(system);
-                nodes.Add(await MonitorNode.StartAsync(system));
-            }
-            // Every node sees every other Up before any consumes, so shards spread from the start.
-            while (systems.Any(s => Akka.Cluster.Cluster.Get(s).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) < n))
-                await Task.Delay(50);
-            var consumers = nodes.Select(node => new CeleryEventConsumer(settings, node)).ToList();
-            using var stop = new CancellationTokenSource();
-            var cpu = new CpuShares();
-            var sw = Stopwatch.StartNew();
-            var runs = consumers.Select(c => c.RunAsync(stop.Token)).ToList();
-            while (consumers.Sum(c => c.Status.Acked) < messages)
-            {
-                foreach (var run in runs.Where(r => r.IsCompleted)) await run;
-                await Task.Delay(5);
-            }
-            var elapsed = sw.Elapsed;
-            var shares = cpu.Line();
-            stop.Cancel();
-            await Task.WhenAll(runs);
-            var applied = 0L;
-            foreach (var node in nodes) applied += (await node.Queries.ReceiverStatsAsync()).AcceptedEvents;
-            if (applied != events) throw new InvalidOperationException($"applied {applied} events, expected {events}");
-            var acked = string.Join(",", consumers.Select(c => c.Status.Acked));
-            Console.Error.WriteLine($"live-cluster{n}: acked per node {acked}, {shares}");
-            return new BenchResult(events, elapsed, $"{shares} acked_per_node={acked}");
-        }
-        finally
-        {
-            foreach (var s in Enumerable.Reverse(systems)) await s.Terminate();
-        }
     }
 
     /// <summary>live: state in memory; live-sqlite: a fresh SQLite file; live-postgres: BENCH_PG_JOURNAL (a fresh schema).</summary>
@@ -93,7 +43,7 @@ public static class LiveIngest
                 var file = Path.Combine(Path.GetTempPath(), "actormonitor-bench-live.db");
                 foreach (var f in new[] { file, file + "-wal", file + "-shm" }) File.Delete(f);
                 return $"actormonitor.journal = \"sqlite:{file}\"\n";
-            case "live-postgres" or "live-cluster1" or "live-cluster2" or "live-cluster3":
+            case "live-postgres":
                 var pg = Environment.GetEnvironmentVariable("BENCH_PG_JOURNAL") ?? throw new InvalidOperationException("live-postgres needs BENCH_PG_JOURNAL=postgres:...");
                 return $"actormonitor.journal = \"{pg}\"\n";
             default:
@@ -101,7 +51,7 @@ public static class LiveIngest
         }
     }
 
-    private static async Task<(long Messages, long Events)> PreloadAsync(ConnectionFactory factory, EventQueueSettings settings, string queue, byte[] capture)
+    internal static async Task<(long Messages, long Events)> PreloadAsync(ConnectionFactory factory, EventQueueSettings settings, string queue, byte[] capture)
     {
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));

@@ -11,7 +11,9 @@ using ActorMonitor.Bench;
 // Prints one line: "MODE events=N seconds=S events_per_s=R".
 //   live BROKER_URL / live-bare BROKER_URL - sustained ingest from RabbitMQ (see LiveIngest);
 //     live-sqlite / live-postgres: the same node persisting to SQLite / BENCH_PG_JOURNAL
-//     live-cluster1|2|3: 1, 2 or 3 nodes in one cluster on BENCH_PG_JOURNAL draining the shared queue
+//   scale-out CAPTURE BROKER_URL PG_CONNECTION [--nodes 1,2,3] [--quota CORES] ... - N node processes
+//     (`actormonitor run`), each in a CPU cgroup with the same quota, drain one shared queue on
+//     PostgreSQL; one line per run and node count (see ScaleOut; bench/scaleout drives it)
 //   memory - a large capture streamed through a node on SQLite with the default limits: peak RSS
 //     at 10/50/100% and latency of queries for tasks passivated long ago (see MemoryBench)
 //   query [--reuse] - a large capture streamed through a node on SQLite, then the latency of pages of 50
@@ -32,6 +34,7 @@ if (args.Length == 2 && args[0] == "memory")
     allocations?.Report();
     return 0;
 }
+if (args.Length >= 1 && args[0] == "scale-out") return await ScaleOut.RunAsync(ScaleOut.Parse(args));
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: ActorMonitor.Bench decode|inline|replay|bare CAPTURE | live|live-bare CAPTURE BROKER_URL");
@@ -47,7 +50,7 @@ var result = args[0] switch
     "replay" => await Modes.ReplayAsync(bytes),
     "bare" => await Modes.BareAsync(lines),
     "store" or "store-read" => StoreCommitBench.Run(args[0], lines),
-    "live" or "live-bare" or "live-sqlite" or "live-postgres" or "live-cluster1" or "live-cluster2" or "live-cluster3" => await LiveIngest.RunAsync(args[0], args[2], bytes),
+    "live" or "live-bare" or "live-sqlite" or "live-postgres" => await LiveIngest.RunAsync(args[0], args[2], bytes),
     _ => throw new ArgumentException("unknown mode " + args[0]),
 };
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
