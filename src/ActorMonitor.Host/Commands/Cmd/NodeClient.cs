@@ -58,6 +58,18 @@ internal sealed class NodeClient : IDisposable
         _http = new HttpClient { Timeout = timeout ?? TimeSpan.FromSeconds(60) };
         Authorize(_http, token, basic);
         HasCredentials = _http.DefaultRequestHeaders.Authorization is not null;
+        if (!HasCredentials) SendKey(_http, Url);
+    }
+
+    /// <summary>
+    /// A node on this machine without credentials takes changes with its key, from a file only its
+    /// user reads (<see cref="Http.NodeKey"/>), named by the port of <paramref name="url"/>.
+    /// </summary>
+    public static void SendKey(HttpClient http, string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || Http.NodeKey.TryRead(uri.Port) is not { } key) return;
+        http.DefaultRequestHeaders.Remove(Http.NodeKey.Header);
+        http.DefaultRequestHeaders.Add(Http.NodeKey.Header, key);
     }
 
     public string Url { get; }
