@@ -202,7 +202,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         if (m.Error is not null)
         {
             // The entities wait (their events stay unacked); their requests go back in the queue.
-            _lastError = m.Error.Message;
+            if (_loadFailureStreak == 0 && _failureStreak == 0) _lastError = m.Error.Message; // the fault's first cause, until it clears
             if (_loadFailureStreak++ % 30 == 0)
                 _log.Error("Loading {0} rows from the store ({1}) failed: {2}. Their events wait and nothing is acked; retrying every 1 s (attempt {3}).",
                     m.Kind, _store.Target, m.Error.Message, _loadFailureStreak);
@@ -327,8 +327,8 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     {
         EndCycle();
         _failedCommits++;
-        _failureStreak++;
-        _lastError = m.Cause.Message;
+        // The fault's first cause, until it clears: what a retry meets later (space partly back) may be a consequence of it.
+        if (_failureStreak++ == 0 && _loadFailureStreak == 0) _lastError = m.Cause.Message;
         var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 250 * Math.Pow(2, Math.Min(_failureStreak - 1, 6))));
         if (_failureStreak == 1 || _failureStreak % 20 == 0)
             _log.Error("Writing {0} rows to the store ({1}) failed: {2}. Nothing is acked until it succeeds; retrying every {3} s (attempt {4}).",
