@@ -266,6 +266,14 @@ public static class HttpSecurity
             }
             await next(http);
         });
+        // HEAD is GET without the body (RFC 9110): routed as GET; Kestrel, which parsed the request
+        // as HEAD, sends the headers only. Routing comes after, so that the route is found as GET.
+        app.Use((http, next) =>
+        {
+            if (HttpMethods.IsHead(http.Request.Method)) http.Request.Method = HttpMethods.Get;
+            return next(http);
+        });
+        app.UseRouting();
         return app;
     }
 
