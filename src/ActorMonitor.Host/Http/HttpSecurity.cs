@@ -252,16 +252,16 @@ public static class HttpSecurity
                 await Refuse(http, StatusCodes.Status403Forbidden, "this node is read-only (--read-only): it does not change the cluster");
                 return;
             }
-            if (IsChange(http.Request) && CrossSite(http, settings) is { } refusal)
-            {
-                await Refuse(http, refusal.Status, refusal.Error);
-                return;
-            }
             if (IsControl(http.Request) && !settings.RequiresCredentials && !settings.ControlWithoutCredentials)
             {
                 await Refuse(http, StatusCodes.Status403Forbidden,
                     "Celery's remote control needs credentials: configure a token (--http-token-file or ACTORMONITOR_HTTP_TOKEN) or basic " +
                     "credentials, or serve it without them with --allow-control-without-credentials");
+                return;
+            }
+            if (IsChange(http.Request) && CrossSite(http, settings) is { } refusal)
+            {
+                await Refuse(http, refusal.Status, refusal.Error);
                 return;
             }
             await next(http);
