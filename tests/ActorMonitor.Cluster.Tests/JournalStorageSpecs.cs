@@ -11,7 +11,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// space comes back partly and SQLite, having rolled the transaction back itself, refuses the
 /// rollback that follows.
 /// </summary>
-public sealed class StoreFaultSpecs : TestKit, IDisposable
+public sealed class JournalStorageSpecs : TestKit, IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("am-full-").FullName;
 
@@ -158,6 +158,53 @@ public sealed class StoreFaultSpecs : TestKit, IDisposable
         store.Commit(new StoreCommit([StoredRows.TaskRow(BigTask("t2"))], [], []));
         Assert.Equal(0, new FileInfo(wal).Length);
         Assert.Equal(2, store.LoadTasks(["t1", "t2"]).Count);
+    }
+
+    /// <summary>
+    /// The text index keeps no positions (a third of the size); one written before with them is
+    /// made again at start, and searches, longer than a trigram too, still find exactly the tasks
+    /// whose texts contain the text.
+    /// </summary>
+    [Fact]
+    public void A_positional_text_index_is_rebuilt_without_positions_and_searches_stay_exact()
+    {
+        var store = NewStore();
+        var rows = new[] { "alpha beta", "beta alpha", "alphabet" }.Select((text, i) =>
+        {
+            var record = new TaskRecord("t" + i);
+            record.Apply(TestEvents.Task("task-received", "t" + i, 10 + i, $"\"name\": \"t\", \"args\": \"{text}\""), 1);
+            return StoredRows.TaskRow(record);
+        }).ToList();
+        store.Commit(new StoreCommit(rows, [], []));
+        using (var c = new SqliteConnection($"Data Source={Path.Combine(_dir, "state.db")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                DROP TABLE am_task_texts;
+                CREATE VIRTUAL TABLE am_task_texts USING fts5(args, kwargs, result, exception, content='am_tasks', content_rowid='rowid',
+                  tokenize='trigram case_sensitive 1');
+                INSERT INTO am_task_texts (am_task_texts) VALUES ('rebuild');
+                """;
+            cmd.ExecuteNonQuery();
+        }
+
+        var reopened = NewStore();
+        using (var c = new SqliteConnection($"Data Source={Path.Combine(_dir, "state.db")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT sql FROM sqlite_master WHERE name = 'am_task_texts'";
+            Assert.Contains("detail=none", (string)cmd.ExecuteScalar()!);
+        }
+        string[] Found(string search) =>
+            [.. reopened.QueryTasks(new Queries.TaskQuery { Search = search, Sort = Queries.TaskSortField.Received, Descending = false }).Tasks.Select(t => t.Uuid)];
+        Assert.Equal(["t0", "t1", "t2"], Found("alp"));
+        Assert.Equal(["t0"], Found("alpha beta"));
+        Assert.Equal(["t1"], Found("beta alpha"));
+        Assert.Equal(["t2"], Found("alphabet"));
+        Assert.Equal(3, reopened.QueryTasks(new Queries.TaskQuery { Search = "pha" }).Total);
+        Assert.Equal(1, reopened.QueryTasks(new Queries.TaskQuery { Search = "alpha b" }).Total);
     }
 
     public new void Dispose()
