@@ -43,8 +43,11 @@ public sealed class CeleryEventConsumer
 
     public BrokerStatus Status { get; } = new();
 
-    public async Task RunAsync(CancellationToken ct)
+    public async Task RunAsync(CancellationToken stop)
     {
+        // Downed by the cluster: stop at once, without the graceful drain (see MonitorNode.Downed).
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stop, _node.Downed);
+        var ct = either.Token;
         var address = BrokerAddress.Parse(_settings.BrokerUrl);
         var factory = address.CreateFactory("actormonitor " + _queue);
         // Acks follow checkpoints: a message is acked once every event in it is durable.
@@ -154,7 +157,9 @@ public sealed class CeleryEventConsumer
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested && !lost.Task.IsCompleted)
         {
-            await DrainAsync(channel, consumerTag, ingest);
+            if (_node.Downed.IsCancellationRequested)
+                _log.Warning("Closing the connection to the broker without acking: the broker gives {0}'s unacked messages to the other nodes", _queue);
+            else await DrainAsync(channel, consumerTag, ingest);
             throw;
         }
         finally

@@ -29,3 +29,18 @@ internal static class Events
         return WorkerEvent.From(ev);
     }
 }
+
+internal static class WorkerEventTestExtensions
+{
+    /// <summary>The same event with another pid and clock (and an id of its own).</summary>
+    public static WorkerEvent WithFields(this WorkerEvent ev, int pid, int clock) => ev with
+    {
+        Fields = ev.Fields.Select(kv => kv.Key switch
+        {
+            "pid" => new KeyValuePair<string, string>("pid", pid.ToString()),
+            "clock" => new KeyValuePair<string, string>("clock", clock.ToString()),
+            _ => kv,
+        }).ToList(),
+        Id = (ulong)(pid * 1_000_003L + clock * 7919L + (long)(ev.Timestamp * 1000)),
+    };
+}

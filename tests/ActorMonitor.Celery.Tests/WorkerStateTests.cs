@@ -99,4 +99,57 @@ public class WorkerStateTests
         Assert.Contains("Substantial drift from w1@h", warning.ToString());
         Assert.Null(w.Apply(Hb(100.9, 160)));           // once per hostname
     }
+
+    private static WorkerEvent W(string type, int pid, int clock, double timestamp, int processed) =>
+        Events.Worker(type, timestamp, timestamp + 0.01, $"\"processed\": {processed}, \"active\": {processed % 3}").WithFields(pid, clock);
+
+    [Fact]
+    public void An_older_event_of_the_same_process_applied_after_a_newer_one_leaves_the_fields_as_the_newer_one_set_them()
+    {
+        var w = new WorkerState("w1@h");
+        w.Apply(W("worker-online", 10, 1, 100, 0));
+        w.Apply(W("worker-heartbeat", 10, 9, 104, 40));
+        w.Apply(W("worker-heartbeat", 10, 5, 102, 20)); // redelivered after the newer one
+        Assert.Equal(("40", "9", "1"), (w["processed"], w["clock"], w["active"]));
+        Assert.Equal(1, w.StaleEvents);
+        Assert.Equal([100.01, 102.01, 104.01], w.Heartbeats); // Celery keeps every heartbeat, whatever the order
+        w.Apply(W("worker-heartbeat", 10, 12, 106, 60));
+        Assert.Equal(("60", "12"), (w["processed"], w["clock"]));
+    }
+
+    [Fact]
+    public void A_restarted_worker_begins_a_new_sequence_and_late_events_of_the_old_process_are_history()
+    {
+        var w = new WorkerState("w1@h");
+        w.Apply(W("worker-heartbeat", 10, 500, 100, 900));
+        w.Apply(W("worker-online", 11, 1, 200, 0)); // new pid, clock from the start again
+        Assert.Equal(("11", "1", "0"), (w["pid"], w["clock"], w["processed"]));
+        w.Apply(W("worker-heartbeat", 10, 501, 101, 901)); // the old process's last heartbeat, late
+        Assert.Equal(("11", "1", "0"), (w["pid"], w["clock"], w["processed"]));
+        w.Apply(W("worker-heartbeat", 11, 3, 202, 5));
+        Assert.Equal(("3", "5"), (w["clock"], w["processed"]));
+    }
+
+    [Fact]
+    public void A_worker_online_under_the_same_pid_is_a_restart_when_sent_later_and_a_redelivery_when_sent_earlier()
+    {
+        var w = new WorkerState("w1@h");
+        w.Apply(W("worker-online", 1, 1, 100, 0));
+        w.Apply(W("worker-heartbeat", 1, 50, 150, 70));
+        w.Apply(W("worker-online", 1, 1, 100, 0)); // the same online again, after the heartbeat
+        Assert.Equal(("50", "70"), (w["clock"], w["processed"]));
+        w.Apply(W("worker-online", 1, 2, 300, 0)); // a container restarted: same pid, clock from the start
+        Assert.Equal(("2", "0"), (w["clock"], w["processed"]));
+    }
+
+    [Fact]
+    public void The_newest_event_time_survives_the_row()
+    {
+        var record = new ActorMonitor.Celery.Durable.WorkerRecord("w1@h");
+        record.Apply(W("worker-online", 1, 1, 100, 0), out _);
+        record.Apply(W("worker-heartbeat", 1, 50, 150, 70), out _);
+        var back = ActorMonitor.Celery.Durable.WorkerRecord.FromRow("w1@h", record.ToRow());
+        back.Apply(W("worker-online", 1, 1, 100, 0) with { Id = 99 }, out _); // a redelivered online after a restart of the node
+        Assert.Equal(("50", "70"), (back.State["clock"], back.State["processed"]));
+    }
 }

@@ -169,6 +169,32 @@ public class EventReceiverSpecs : TestKit
     }
 
     [Fact]
+    public void A_node_downed_resends_a_message_applied_everywhere_but_still_queued_behind_an_unanswered_one()
+    {
+        // Message 1 waits for an entity that never answers (it lived on the lost node); message 2
+        // is applied everywhere, but is released only after 1: on the lost node it is gone too.
+        _receiver.Tell(new IngestMessage(1, "task.started", TestEvents.Message("""{"hostname": "w", "uuid": "a", "clock": 1, "timestamp": 1, "type": "task-started"}""")));
+        var first = _tasks.ExpectMsg<ApplyTaskEvent>();
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        _receiver.Tell(new IngestMessage(2, "task.started", TestEvents.Message("""{"hostname": "w", "uuid": "b", "clock": 2, "timestamp": 2, "type": "task-started"}""")));
+        var second = _tasks.ExpectMsg<ApplyTaskEvent>();
+        _tasks.Reply(new EventsApplied(second.DeliveryId));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // in order: 2 waits for 1
+
+        _receiver.Tell(new Akka.Cluster.ClusterEvent.MemberRemoved(
+            TestMembers.Removed("akka.tcp://actormonitor@10.0.0.9:4053", Client.MonitorClient.MonitorRole), Akka.Cluster.MemberStatus.Down));
+        var resent = new[] { _tasks.ExpectMsg<ApplyTaskEvent>(), _tasks.ExpectMsg<ApplyTaskEvent>() };
+        Assert.Equal(["a", "b"], resent.Select(m => m.Uuid).Order());
+        Assert.DoesNotContain(resent, m => m.DeliveryId == first.DeliveryId || m.DeliveryId == second.DeliveryId);
+        foreach (var m in resent) _tasks.Reply(new EventsApplied(m.DeliveryId));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        Assert.Equal(1, ExpectMsg<MessageApplied>().DeliveryId);
+        Assert.Equal(2, ExpectMsg<MessageApplied>().DeliveryId);
+    }
+
+    [Fact]
     public void Rejected_messages_are_counted_once_and_answered_at_once()
     {
         _receiver.Tell(new IngestMessage(1, "task.multi", TestEvents.Message("not json {")));

@@ -21,7 +21,10 @@ internal sealed class LiveNode : IAsyncDisposable
     public string Url { get; }
 
     /// <summary>Starts a node; unless <paramref name="extra"/> names a --journal, it gets a SQLite file of its own, deleted with it.</summary>
-    public static async Task<LiveNode> StartAsync(string brokerUrl, params string[] extra)
+    public static Task<LiveNode> StartAsync(string brokerUrl, params string[] extra) => StartInAsync(null, brokerUrl, extra);
+
+    /// <summary>Starts a node as <see cref="StartAsync"/> does, inside <paramref name="cgroup"/> (a cgroup directory) when given.</summary>
+    public static async Task<LiveNode> StartInAsync(string? cgroup, string brokerUrl, params string[] extra)
     {
         var port = Repo.FreePort();
         string? own = null;
@@ -32,7 +35,8 @@ internal sealed class LiveNode : IAsyncDisposable
         }
         // Tests share a broker: a queue of each node's own unless the test shares one on purpose.
         if (!extra.Contains("--node-id")) extra = [.. extra, "--node-id", $"test-{Guid.NewGuid():N}"];
-        var process = ChildProcess.Actormonitor("node", ["run", "--broker", brokerUrl, "--http", $"127.0.0.1:{port}", .. extra]);
+        string[] args = ["run", "--broker", brokerUrl, "--http", $"127.0.0.1:{port}", .. extra];
+        var process = cgroup is null ? ChildProcess.Actormonitor("node", args) : ChildProcess.ActormonitorInCgroup("node", cgroup, args);
         var node = new LiveNode(process, $"http://127.0.0.1:{port}", own);
         await node.WaitUntilAsync(async () => (await node.HealthAsync()).Ok, TimeSpan.FromSeconds(60), "the node to be healthy");
         return node;

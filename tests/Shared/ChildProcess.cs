@@ -48,6 +48,18 @@ public sealed class ChildProcess : IAsyncDisposable
     public static ChildProcess Actormonitor(string name, params string[] args) =>
         Start(name, "dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "actormonitor.dll") }.Concat(args));
 
+    /// <summary>Runs the actormonitor executable inside a cgroup (its directory's cgroup.procs gets the pid before exec).</summary>
+    public static ChildProcess ActormonitorInCgroup(string name, string cgroupDirectory, params string[] args) =>
+        Start(name, "sh", new[] { "-c", "echo $$ > \"$0\"/cgroup.procs && exec dotnet \"$@\"", cgroupDirectory,
+            Path.Combine(AppContext.BaseDirectory, "actormonitor.dll") }.Concat(args));
+
+    /// <summary>Sends a signal (SIGSTOP 19 freezes the process as a long stall would, SIGCONT 18 thaws it).</summary>
+    public void Signal(int signal)
+    {
+        if (!_process.HasExited && kill(_process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastWin32Error()}");
+    }
+
     public async Task WaitForStdoutLineAsync(Func<string, bool> predicate, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

@@ -41,6 +41,7 @@ public sealed class WorkerRecord
         State.Write(w);
         _applied.Write(w);
         w.Write(EventCount);
+        w.Write(State.NewestTimestamp);
     });
 
     public static WorkerRecord FromRow(string hostname, byte[] row) => RowFormat.Read(row, r =>
@@ -48,6 +49,8 @@ public sealed class WorkerRecord
         var rec = new WorkerRecord(WorkerState.Read(hostname, r));
         rec._applied.Read(r);
         rec.EventCount = r.ReadInt64();
+        // Rows written before the field was kept end here.
+        if (r.BaseStream.Position < r.BaseStream.Length) rec.State.NewestTimestamp = r.ReadDouble();
         return rec;
     });
 }

@@ -20,10 +20,13 @@ public sealed class WorkerState
         FieldNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
 
     private static readonly int FreqIx = FieldIndex["freq"];
+    private static readonly int ClockIx = FieldIndex["clock"];
+    private static readonly int PidIx = FieldIndex["pid"];
 
     private readonly string?[] _values = new string?[FieldNames.Length];
     private readonly List<double> _heartbeats = new(HeartbeatMax);
     private bool _driftWarned;
+    private double _newest;
 
     public WorkerState(string hostname)
     {
@@ -59,15 +62,47 @@ public sealed class WorkerState
 
         var offline = ev.Subject == "offline";
         if (!Exists && offline) return null; // a transient Worker, never stored
+        if (Exists && IsOlderThanApplied(ev))
+        {
+            // Reached us after a newer one (another receiver, a redelivery): its fields are history.
+            StaleEvents++;
+            return offline ? null : Heartbeat(ev.Timestamp, ev.LocalReceived);
+        }
         Exists = true;
         foreach (var kv in ev.Fields)
             _values[FieldIndex[kv.Key]] = kv.Value;
+        _newest = ev.Timestamp;
         if (offline)
         {
             _heartbeats.Clear();
             return null;
         }
         return Heartbeat(ev.Timestamp, ev.LocalReceived);
+    }
+
+    /// <summary>The sender's timestamp of the newest worker-* event whose fields were copied (kept in the row).</summary>
+    public double NewestTimestamp { get => _newest; internal set => _newest = value; }
+
+    /// <summary>worker-* events whose fields were not copied because a newer event of the same worker process was applied first.</summary>
+    public long StaleEvents { get; private set; }
+
+    /// <summary>
+    /// A worker process's clock only grows, so within one process (same pid) a lower clock is an
+    /// older event; one receiver taking events in order never sees one, and then this is exactly
+    /// Celery. A restart starts a new sequence: a worker-online sent later than the newest event,
+    /// or another pid; an event of another pid sent before the newest is the old process's.
+    /// </summary>
+    private bool IsOlderThanApplied(WorkerEvent ev)
+    {
+        string? pid = null, clock = null;
+        foreach (var kv in ev.Fields)
+        {
+            if (kv.Key == "pid") pid = kv.Value;
+            else if (kv.Key == "clock") clock = kv.Value;
+        }
+        if (pid != _values[PidIx]) return ev.Timestamp < _newest;
+        if (ev.Subject == "online" && ev.Timestamp > _newest) return false;
+        return RawJson.AsNumber(clock) < RawJson.AsNumber(_values[ClockIx]);
     }
 
     private DriftWarning? Heartbeat(double timestamp, double localReceived)

@@ -7,6 +7,7 @@ using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Client;
 using Akka.Event;
@@ -22,8 +23,10 @@ namespace ActorMonitor.Cluster.Hosting;
 public sealed class MonitorNode
 {
     private MonitorNode(ActorSystem system, MonitorSettings settings, IStateStore store, IActorRef keeper,
-        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver, IActorRef metrics, LiveFeed live, IActorRef charts)
+        IActorRef tasks, IActorRef workers, IActorRef index, IActorRef receiver, IActorRef metrics, LiveFeed live, IActorRef charts,
+        CancellationTokenSource downed)
     {
+        _downed = downed;
         Metrics = metrics;
         Charts = charts;
         Live = live;
@@ -48,6 +51,26 @@ public sealed class MonitorNode
     public IActorRef Receiver { get; }
     public StateQueries Queries { get; }
 
+    private readonly CancellationTokenSource _downed;
+
+    /// <summary>
+    /// Cancelled once the cluster downed this node (see <see cref="DownedWatcher"/>): its consumer
+    /// stops at once, without draining, and no last checkpoint is tried.
+    /// </summary>
+    public CancellationToken Downed => _downed.Token;
+
+    /// <summary>Why <see cref="Downed"/> was cancelled.</summary>
+    public string? DownedReason { get; private set; }
+
+    /// <summary>The cluster downed this node (also told by <see cref="DownedWatcher"/>); the first reason is kept.</summary>
+    public void MarkDowned(string reason)
+    {
+        if (_downed.IsCancellationRequested) return;
+        DownedReason = reason;
+        System.Log.Error("{0}: its shards may have moved, so it stops consuming now (its unacked messages go back to the broker for the other nodes) and leaves without a last checkpoint", reason);
+        try { _downed.Cancel(); } catch (ObjectDisposedException) { }
+    }
+
     /// <summary>This node's metrics actor (see <see cref="MetricsActor"/>).</summary>
     public IActorRef Metrics { get; }
 
@@ -65,9 +88,16 @@ public sealed class MonitorNode
         store ??= settings.Journal.Kind == StoreKind.Memory ? new MemoryStateStore() : new SqlStateStore(settings.Journal);
         await Task.Run(store.Initialize);
 
+        // This incarnation's commits name it: once the cluster downs it, the others fence it.
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var downed = new CancellationTokenSource();
+        var fencing = new WriterFencing(cluster.SelfUniqueAddress,
+            () => downed.IsCancellationRequested || cluster.IsTerminated || cluster.SelfMember.Status is not (MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp)
+                || cluster.State.Members.Any(m => m.UniqueAddress.Equals(cluster.SelfUniqueAddress) && m.Status == MemberStatus.Down));
+        await Task.Run(() => store.RegisterWriter(fencing.Self, cluster.SelfAddress.ToString()));
         // First, so that checkpoints of other nodes' receivers find it as soon as this node is a
         // member (the task types it has not seen yet are written once more, harmlessly).
-        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, []), EventReceiverActor.KeeperName);
+        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing), EventReceiverActor.KeeperName);
 
         // Recovering the checkpoint journal starts Akka.Persistence.Sql's journal and snapshot
         // store, which create their tables: one node at a time.
@@ -112,7 +142,8 @@ public sealed class MonitorNode
             EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
                 restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted),
             ReceiverName);
-        var node = new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts);
+        var node = new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts, downed);
+        system.ActorOf(DownedWatcher.Props(node.MarkDowned), "downed-watcher");
 
         // The public query messages' endpoint; it, and the shard regions that answer GetTask and
         // GetWorker, are what systems outside the cluster reach through a ClusterClient.
@@ -122,7 +153,7 @@ public sealed class MonitorNode
         return node;
 
         // What the other nodes' receivers counted in their last two checkpoints.
-        Task<IReadOnlyCollection<ulong>> OthersCounted() => Task.Run<IReadOnlyCollection<ulong>>(() => store.Receivers()
+        Task<IReadOnlyCollection<ulong>> OthersCounted() => Task.Run<IReadOnlyCollection<ulong>>(() => store.SettledReceivers()
             .Where(r => r.NodeName != settings.NodeName)
             .Select(r => ReceiverCheckpoint.FromJson(r.Checkpoint))
             .SelectMany(c => c.AckedBodyHashes.Concat(c.PreviousAckedBodyHashes))

@@ -46,6 +46,12 @@ public sealed record StoreCommit(IReadOnlyList<TaskRow> Tasks, IReadOnlyList<Wor
     /// <summary>The counters of this node's receiver, when its checkpoint asked for this commit.</summary>
     public IReadOnlyList<ReceiverRow> Receivers { get; init; } = [];
 
+    /// <summary>
+    /// The node incarnation writing (see <see cref="IStateStore.RegisterWriter"/>): the commit is
+    /// refused with <see cref="WriterFencedException"/> once it was fenced. Null: not checked.
+    /// </summary>
+    public string? Writer { get; init; }
+
     public int Count => Tasks.Count + Workers.Count + Receivers.Count;
 }
 
@@ -80,6 +86,16 @@ public interface IStateStore : IDisposable
 
     void Commit(StoreCommit commit);
 
+    /// <summary>A node incarnation (address and uid) that will name itself as the writer of its commits.</summary>
+    void RegisterWriter(string incarnation, string address);
+
+    /// <summary>
+    /// Refuses every later commit of <paramref name="incarnation"/> (a node the cluster downed: its
+    /// shards move, and rows it wrote from now on would overwrite the new owners'). Returns once a
+    /// commit of that writer still in progress has ended, so nothing it writes lands after this.
+    /// </summary>
+    void Fence(string incarnation, string address, string fencedBy);
+
     IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids);
 
     IReadOnlyDictionary<string, byte[]> LoadWorkers(IReadOnlyCollection<string> hostnames);
@@ -91,6 +107,13 @@ public interface IStateStore : IDisposable
 
     /// <summary>Every receiver's stored checkpoint row.</summary>
     IReadOnlyList<ReceiverRow> Receivers();
+
+    /// <summary>
+    /// Every receiver's row once no node's commit is in flight (waiting up to 30 s): a redelivered
+    /// message is looked up here, and a node that stalled in the middle of a commit counting it
+    /// must not land that count after the lookup missed it.
+    /// </summary>
+    IReadOnlyList<ReceiverRow> SettledReceivers() => Receivers();
 
     /// <summary>Every task row, in ordinal uuid order, read as it is enumerated.</summary>
     IEnumerable<KeyValuePair<string, byte[]>> AllTasks();
@@ -114,4 +137,11 @@ public interface IStateStore : IDisposable
 
     /// <summary>Every task name seen, sorted.</summary>
     IReadOnlyList<string> TaskTypes();
+}
+
+/// <summary>A commit of a node incarnation the cluster downed and fenced: nothing of it was written.</summary>
+public sealed class WriterFencedException(string incarnation, string? fencedBy)
+    : Exception($"this node ({incarnation}) was downed by the cluster and fenced{(fencedBy is null ? "" : " by " + fencedBy)}: its writes are refused")
+{
+    public string Incarnation { get; } = incarnation;
 }

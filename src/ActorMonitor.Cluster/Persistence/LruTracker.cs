@@ -1,7 +1,7 @@
 namespace ActorMonitor.Cluster.Persistence;
 
 /// <summary>
-/// The live entities of one kind on this node, least recently used first. Akka.NET 1.5.73 has
+/// The live entities of one kind on this node, least recently used first. Akka.NET 1.5.75 has
 /// no active-entity limit, so the keeper uses this to choose whom to passivate.
 /// </summary>
 public sealed class LruTracker<TValue>

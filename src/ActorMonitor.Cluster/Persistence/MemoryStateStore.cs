@@ -11,11 +11,15 @@ public sealed class MemoryStateStore : IStateStore
     private readonly Dictionary<string, WorkerRow> _workers = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _types = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ReceiverRow> _receivers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _writers = new(StringComparer.Ordinal); // incarnation -> fenced by
 
     public StoreTarget Target => StoreTarget.Memory;
 
     /// <summary>Makes the next commits throw, as a database that went away would (tests).</summary>
     public volatile bool Unavailable;
+
+    /// <summary>When set, a fence waits for it, as one waiting for a commit in flight would (tests).</summary>
+    public ManualResetEventSlim? FenceGate { get; init; }
 
     public void Initialize() { }
 
@@ -31,11 +35,24 @@ public sealed class MemoryStateStore : IStateStore
         if (Unavailable) throw new InvalidOperationException("the store is unavailable");
         lock (_gate)
         {
+            if (commit.Writer is { } writer && (!_writers.TryGetValue(writer, out var fencedBy) || fencedBy is not null))
+                throw new WriterFencedException(writer, fencedBy);
             foreach (var t in commit.Tasks) _tasks[t.Uuid] = t;
             foreach (var w in commit.Workers) _workers[w.Hostname] = w;
             _types.UnionWith(commit.TaskTypes);
             foreach (var r in commit.Receivers) _receivers[r.NodeName] = r;
         }
+    }
+
+    public void RegisterWriter(string incarnation, string address)
+    {
+        lock (_gate) _writers.TryAdd(incarnation, null);
+    }
+
+    public void Fence(string incarnation, string address, string fencedBy)
+    {
+        FenceGate?.Wait();
+        lock (_gate) _writers[incarnation] = _writers.GetValueOrDefault(incarnation) ?? fencedBy;
     }
 
     public IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids)

@@ -115,6 +115,9 @@ public sealed class SqlStateStore : IStateStore
             CREATE TABLE IF NOT EXISTS am_task_types (name TEXT PRIMARY KEY);
             CREATE TABLE IF NOT EXISTS am_task_counts (state TEXT NOT NULL, name TEXT NOT NULL, worker TEXT NOT NULL, n {bigint} NOT NULL,
               PRIMARY KEY (state, name, worker));
+            CREATE TABLE IF NOT EXISTS am_writers (
+              incarnation TEXT PRIMARY KEY, address TEXT NOT NULL, registered {real} NOT NULL, commits {bigint} NOT NULL,
+              fenced_at {real}, fenced_by TEXT);
             CREATE TABLE IF NOT EXISTS am_receivers (
               node_name TEXT PRIMARY KEY, messages {bigint} NOT NULL, rejected_messages {bigint} NOT NULL, other_events {bigint} NOT NULL,
               cut {bigint} NOT NULL, checkpoint {blob} NOT NULL);
@@ -303,6 +306,9 @@ public sealed class SqlStateStore : IStateStore
 
     private void Write(DbConnection c, DbTransaction tx, StoreCommit commit)
     {
+        // First, so that a fence waits for this commit, and this commit sees a fence already there.
+        if (commit.Writer is { } writer && Count(c, tx, "UPDATE am_writers SET commits = commits + 1 WHERE incarnation = @i AND fenced_at IS NULL", ("@i", writer)) == 0)
+            throw new WriterFencedException(writer, Scalar(c, tx, "SELECT fenced_by FROM am_writers WHERE incarnation = @i", ("@i", writer)) as string);
         var stored = ReadStored(c, tx, commit.Tasks, withTexts: !_postgres);
         var deltas = CountDeltas(stored, commit.Tasks);
         if (_postgres)
@@ -334,6 +340,46 @@ public sealed class SqlStateStore : IStateStore
                   other_events = excluded.other_events, cut = excluded.cut, checkpoint = excluded.checkpoint
                 """, ("@n", r.NodeName), ("@m", r.Messages), ("@r", r.RejectedMessages), ("@o", r.OtherEvents), ("@c", r.Cut), ("@d", r.Checkpoint));
         tx.Commit();
+    }
+
+    public void RegisterWriter(string incarnation, string address)
+    {
+        using var c = Open();
+        Execute(c, null, "INSERT INTO am_writers (incarnation, address, registered, commits) VALUES (@i, @a, @t, 0) ON CONFLICT (incarnation) DO NOTHING",
+            ("@i", incarnation), ("@a", address), ("@t", Now()));
+    }
+
+    public void Fence(string incarnation, string address, string fencedBy)
+    {
+        // The row lock taken by the writer's UPDATE in its commit makes this wait for that commit.
+        using var c = Open();
+        using var tx = c.BeginTransaction();
+        Execute(c, tx, """
+            INSERT INTO am_writers (incarnation, address, registered, commits, fenced_at, fenced_by) VALUES (@i, @a, @t, 0, @t, @b)
+            ON CONFLICT (incarnation) DO UPDATE SET fenced_at = COALESCE(am_writers.fenced_at, excluded.fenced_at),
+              fenced_by = COALESCE(am_writers.fenced_by, excluded.fenced_by)
+            """, ("@i", incarnation), ("@a", address), ("@t", Now()), ("@b", fencedBy));
+        tx.Commit();
+    }
+
+    private static double Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+
+    private static int Count(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters) AddParameter(cmd, name, value);
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters) AddParameter(cmd, name, value);
+        return cmd.ExecuteScalar() is var v && v is DBNull ? null : v;
     }
 
     /// <summary>What a task's row held before this commit: its count key, and its texts on SQLite.</summary>
@@ -548,10 +594,19 @@ public sealed class SqlStateStore : IStateStore
         return ReadPairs(cmd).ToList();
     }
 
-    public IReadOnlyList<ReceiverRow> Receivers()
+    public IReadOnlyList<ReceiverRow> Receivers() => ReadReceivers(settled: false);
+
+    public IReadOnlyList<ReceiverRow> SettledReceivers() => ReadReceivers(settled: true);
+
+    private IReadOnlyList<ReceiverRow> ReadReceivers(bool settled)
     {
         using var c = Open();
+        // A commit holds its writer's row from its first statement on: sharing every writer row
+        // waits until those in flight ended (SQLite's single writer needs no such wait).
+        using var tx = settled && _postgres ? c.BeginTransaction() : null;
+        if (tx is not null) Execute(c, tx, "SET LOCAL lock_timeout = '30s'; SELECT 1 FROM am_writers FOR SHARE");
         using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = "SELECT node_name, messages, rejected_messages, other_events, cut, checkpoint FROM am_receivers";
         using var r = cmd.ExecuteReader();
         var rows = new List<ReceiverRow>();
@@ -712,14 +767,8 @@ public sealed class SqlStateStore : IStateStore
     private DbTransaction BeginRead(DbConnection c) =>
         _postgres ? c.BeginTransaction(IsolationLevel.RepeatableRead) : ((SqliteConnection)c).BeginTransaction(deferred: true);
 
-    private static void Execute(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (name, value) in parameters) AddParameter(cmd, name, value);
-        cmd.ExecuteNonQuery();
-    }
+    private static void Execute(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters) =>
+        Count(c, tx, sql, parameters);
 
     private static void AddParameter(DbCommand cmd, string name, object? value, DbType nullType = DbType.String)
     {

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 
 namespace ActorMonitor.Cluster.Persistence;
@@ -9,6 +10,8 @@ namespace ActorMonitor.Cluster.Persistence;
 /// store in one transaction per cycle (a checkpoint); and passivates the least recently used
 /// clean entities when a kind has more live entities than its limit.
 /// A row that failed to commit is kept and retried; its entity is not passivated until it is saved.
+/// In a cluster, its commits name this node's incarnation, and it fences every monitor node the
+/// cluster downs (see <see cref="WriterFencing"/>) before any row is loaded again.
 /// </summary>
 public sealed class StateKeeper : UntypedActor, IWithTimers
 {
@@ -69,9 +72,13 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     // Commits and loads each on a thread of their own: a load need not wait for a commit.
     private readonly StoreThread _writer = new("store-commit");
     private readonly StoreThread _reader = new("store-load");
+    private readonly WriterFencing? _fencing;
+    private bool _fencedLogged;
 
-    public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes)
+    /// <param name="fencing">This node's fencing in a cluster (its incarnation registered in the store); null for a lone system.</param>
+    public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null)
     {
+        _fencing = fencing;
         _store = store;
         _maxTasks = Math.Max(1, maxTasksInMemory);
         _maxWorkers = Math.Max(1, maxWorkersInMemory);
@@ -80,11 +87,19 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes) =>
-        Akka.Actor.Props.Create(() => new StateKeeper(store, maxTasksInMemory, maxWorkersInMemory, knownTaskTypes));
+    public static Props Props(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null) =>
+        Akka.Actor.Props.Create(() => new StateKeeper(store, maxTasksInMemory, maxWorkersInMemory, knownTaskTypes, fencing));
+
+    protected override void PreStart()
+    {
+        if (_fencing is not null)
+            Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.MemberDowned), typeof(ClusterEvent.MemberRemoved));
+    }
 
     protected override void PostStop()
     {
+        if (_fencing is not null) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
         _writer.Dispose();
         _reader.Dispose();
     }
@@ -144,6 +159,20 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             case Terminated t:
                 OnTerminated(t.ActorRef);
                 break;
+            case ClusterEvent.MemberDowned d:
+                Fence(d.Member);
+                break;
+            case ClusterEvent.MemberRemoved r when r.PreviousStatus == MemberStatus.Down:
+                Fence(r.Member);
+                break;
+            case ClusterEvent.IMemberEvent:
+                break;
+            case FenceWritten f:
+                OnFenceWritten(f);
+                break;
+            case RetryFence r:
+                WriteFence(r.Member);
+                break;
             case GetKeeperStats:
                 Sender.Tell(new KeeperStats(_tasks.Count, _workers.Count, _dirty.Count, _commits, _rowsWritten,
                     _failedCommits, _passivations, _rowsLoaded, _loadsMissed, _lastError) { StoreFailing = _failureStreak > 0 || _loadFailureStreak > 0, CommitTime = _commitTime });
@@ -166,10 +195,42 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         Evict(m.Kind);
     }
 
+    private void Fence(Member member)
+    {
+        if (_fencing is null || !_fencing.Begin(member)) return;
+        _log.Warning("Node {0} was downed: fencing its writes in the store before any of its shards' rows is loaded here", member.Address);
+        WriteFence(member);
+    }
+
+    private void WriteFence(Member member)
+    {
+        var self = Self;
+        var by = _fencing!.Self;
+        _writer.Run(() =>
+        {
+            _store.Fence(WriterFencing.Incarnation(member.UniqueAddress), member.Address.ToString(), by);
+            return true;
+        })
+            .ContinueWith(t => self.Tell(new FenceWritten(member, t.Exception?.GetBaseException())));
+    }
+
+    private void OnFenceWritten(FenceWritten f)
+    {
+        if (f.Error is not null)
+        {
+            _log.Error("Fencing the downed node {0} in the store failed ({1}); rows wait until it is written, retrying in 1 s", f.Member.Address, f.Error.Message);
+            Timers.StartSingleTimer("fence-" + f.Member.UniqueAddress, new RetryFence(f.Member), TimeSpan.FromSeconds(1));
+            return;
+        }
+        _fencing!.Done(f.Member.UniqueAddress);
+        StartLoad(EntityKind.Task);
+        StartLoad(EntityKind.Worker);
+    }
+
     private void StartLoad(EntityKind kind)
     {
         var queue = _loadQueue[kind];
-        if (queue.Count == 0 || _loading.Contains(kind)) return;
+        if (queue.Count == 0 || _loading.Contains(kind) || _fencing is { HoldsLoads: true }) return;
         var requests = new List<(IActorRef, string)>(queue.Count);
         // A row held and not yet committed is newer than the stored one: served as it is now (a
         // commit finishing while the store is read could otherwise leave only the older row).
@@ -273,7 +334,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         var commit = new StoreCommit(
             rows.Where(r => r.Task is not null).Select(r => r.Task!).ToList(),
             rows.Where(r => r.Worker is not null).Select(r => r.Worker!).ToList(),
-            newTypes) { Receivers = cycle.Receivers.ToList() };
+            newTypes) { Receivers = cycle.Receivers.ToList(), Writer = _fencing?.Self };
         var self = Self;
         var savers = cycle.Savers.ToList();
         var waiters = cycle.Waiters.ToList();
@@ -327,8 +388,14 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     {
         EndCycle();
         _failedCommits++;
-        // The fault's first cause, until it clears: what a retry meets later (space partly back) may be a consequence of it.
-        if (_failureStreak++ == 0 && _loadFailureStreak == 0) _lastError = m.Cause.Message;
+        // The fault's first cause, until it clears: what a retry meets later (space partly back) may be a
+        // consequence of it. A fence is final and is said whatever came before.
+        if (_failureStreak++ == 0 && _loadFailureStreak == 0 || m.Cause is WriterFencedException) _lastError = m.Cause.Message;
+        if (m.Cause is WriterFencedException && !_fencedLogged)
+        {
+            _fencedLogged = true;
+            Context.System.EventStream.Publish(new NodeFenced(m.Cause.Message));
+        }
         var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 250 * Math.Pow(2, Math.Min(_failureStreak - 1, 6))));
         if (_failureStreak == 1 || _failureStreak % 20 == 0)
             _log.Error("Writing {0} rows to the store ({1}) failed: {2}. Nothing is acked until it succeeds; retrying every {3} s (attempt {4}).",

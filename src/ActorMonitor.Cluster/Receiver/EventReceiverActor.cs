@@ -395,9 +395,13 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         var released = _undurable.ToList();
         _undurable.Clear();
         var unanswered = _inFlight.Values.ToList();
-        _log.Warning("Node {0} was downed: sending {1} applied and {2} unanswered messages, none of them durable yet, to their entities again (they skip events they hold).",
-            r.Member.Address, released.Count, unanswered.Count);
+        // Applied everywhere but still queued behind an unanswered one: not released yet, so in
+        // neither list above, and its events on the lost node are gone too.
+        var queued = _order.Where(p => !p.IsRedelivery && p.Remaining == 0 && !_inFlight.ContainsKey(p.Delivery)).ToList();
+        _log.Warning("Node {0} was downed: sending {1} applied, {2} queued and {3} unanswered messages, none of them durable yet, to their entities again (they skip events they hold).",
+            r.Member.Address, released.Count, queued.Count, unanswered.Count);
         foreach (var p in released) Resend(p);
+        foreach (var p in queued) Resend(p);
         foreach (var p in unanswered) Resend(p);
         // The shards of the lost node move to the survivors: sends into the gap are repeated.
         _resendUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);

@@ -99,7 +99,10 @@ public static class RunCommand
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-consuming", async () =>
             {
                 var reason = CoordinatedShutdown.Get(system).ShutdownReason;
-                if (reason is not CoordinatedShutdown.ClrExitReason)
+                // Downed (the split-brain resolver, or another node): the shards may have moved
+                // already, so no drain and no last checkpoint; its unacked messages go back.
+                if (reason is CoordinatedShutdown.ClusterDowningReason) node.MarkDowned("the cluster downed this node");
+                else if (reason is not CoordinatedShutdown.ClrExitReason)
                     CliLog.Info($"the cluster stops this node ({reason?.GetType().Name}): stopping consumption, last checkpoint");
                 try { stop.Cancel(); } catch (ObjectDisposedException) { }
                 try { await served; } catch (Exception) { /* reported by the command itself */ }
@@ -129,6 +132,8 @@ public static class RunCommand
     {
         await consumer.RunAsync(stop);
         await web.StopAsync(CancellationToken.None);
+        // Downed: the shards may have moved and the store refuses this node's rows.
+        if (node.Downed.IsCancellationRequested) return;
         // Everything applied is written; messages whose acks could not be sent any more are
         // redelivered to the next consumer and recognised there.
         try { await node.Queries.CheckpointAsync(TimeSpan.FromSeconds(30)); }
