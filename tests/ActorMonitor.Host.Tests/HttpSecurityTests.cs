@@ -201,6 +201,19 @@ public sealed class HttpSecurityTests
         }
     }
 
+    [Fact]
+    public void Cmd_sends_a_local_nodes_key_to_loopback_urls_only()
+    {
+        static string? Key(int port) => port == 5999 ? "k-5999" : null;
+        foreach (var (url, sent) in new[] { ("http://127.0.0.1:5999", true), ("http://localhost:5999", true), ("http://[::1]:5999", true),
+                     ("http://monitor.example:5999", false), ("http://10.0.0.5:5999", false), ("http://127.0.0.1:6000", false) })
+        {
+            using var http = new HttpClient();
+            Commands.Cmd.NodeClient.SendKey(http, url, Key);
+            Assert.True(sent == (http.DefaultRequestHeaders.TryGetValues(NodeKey.Header, out var v) && v.Single() == "k-5999"), url);
+        }
+    }
+
     [Theory]
     [InlineData("127.0.0.1:5555", "127.0.0.1", true)]
     [InlineData("127.0.0.1:5555", "localhost", true)]
