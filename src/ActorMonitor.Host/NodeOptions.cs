@@ -39,6 +39,8 @@ public sealed class NodeOptions
             "file holding the bearer token every HTTP route but /healthcheck requires (or the token itself in env ACTORMONITOR_HTTP_TOKEN)");
         Add("--http-basic-file", "ACTORMONITOR_HTTP_BASIC_FILE", "actormonitor.http.basic-file", Quoted,
             "file holding USER:PASSWORD for HTTP basic auth (or the pair itself in env ACTORMONITOR_HTTP_BASIC)");
+        Add("--http-allowed-hosts", "ACTORMONITOR_HTTP_ALLOWED_HOSTS", "actormonitor.http.allowed-hosts", SeedList,
+            "comma-separated host names requests may address beside those the endpoint is bound to (a proxy's or a DNS name; * for any)");
         AddFlag("--read-only", "ACTORMONITOR_HTTP_READ_ONLY", "actormonitor.http.read-only", "refuse the HTTP routes that change the cluster (leave, down) or the workers (control) with 403");
         AddFlag("--allow-control-without-credentials", "ACTORMONITOR_HTTP_CONTROL_WITHOUT_CREDENTIALS", "actormonitor.http.control-without-credentials",
             "serve Celery's remote control (shutdown, revoke, pool, queues, send tasks) to clients without credentials; refused with 403 otherwise when no credentials are configured");

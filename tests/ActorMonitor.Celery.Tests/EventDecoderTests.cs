@@ -33,6 +33,35 @@ public class EventDecoderTests
     }
 
     [Fact]
+    public void A_body_that_is_not_valid_UTF8_is_refused_with_a_cause_of_its_own_so_different_names_never_merge()
+    {
+        byte[] Body(byte bad) =>
+        [
+            .. "{\"type\": \"worker-online\", \"timestamp\": 1, \"hostname\": \"w"u8, bad, (byte)'@', (byte)'h', .. "\"}"u8,
+        ];
+        foreach (var bad in new byte[] { 0xFF, 0xFE, 0xC0, 0x80 })
+        {
+            var m = _decoder.Decode(Body(bad).AsSpan());
+            Assert.Empty(m.Events);
+            Assert.Equal(RejectionCause.NotUtf8, Assert.Single(m.Rejections).Cause);
+        }
+        // The same name in valid UTF-8 (é) is an event.
+        Assert.Equal("wé@h", Assert.Single(_decoder.Decode("{\"type\": \"worker-online\", \"timestamp\": 1, \"hostname\": \"wé@h\"}").Events).Hostname);
+    }
+
+    [Theory]
+    [InlineData("{\"type\": \"task-sent\", \"hostname\": \"w@h\", \"timestamp\": 1, \"uuid\": \"ab\\u0000cd\"}", "'uuid' holds U+0000 at 2")]
+    [InlineData("{\"type\": \"task-sent\", \"hostname\": \"w@h\", \"timestamp\": 1, \"uuid\": \"ab\\ncd\"}", "'uuid' holds U+000A at 2")]
+    [InlineData("{\"type\": \"worker-online\", \"hostname\": \"w\\u001b@h\", \"timestamp\": 1}", "'hostname' holds U+001B at 1")]
+    [InlineData("{\"type\": \"worker-online\", \"hostname\": \"w\\u0085@h\", \"timestamp\": 1}", "'hostname' holds U+0085 at 1")]
+    public void Ids_with_control_characters_are_refused(string body, string detail)
+    {
+        var m = _decoder.Decode(body);
+        Assert.Empty(m.Events);
+        Assert.Equal(new Rejection(RejectionCause.ControlCharacterInId, detail), Assert.Single(m.Rejections));
+    }
+
+    [Fact]
     public void Type_is_split_at_the_first_dash_only()
     {
         var ev = Assert.Single(_decoder.Decode("""{"type": "worker-elect-ack", "hostname": "a", "timestamp": 1}""").Events);

@@ -17,6 +17,9 @@ public sealed class ControlSecurityTests
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
 
+    // The node's key, for the changes a node without credentials takes from clients.
+    private static string? _key;
+
     private static async Task WithNodeAsync(string hocon, Func<string, Task> test)
     {
         var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.journal = memory\nakka.loglevel = WARNING\n" + hocon));
@@ -26,8 +29,10 @@ public sealed class ControlSecurityTests
             var port = Repo.FreePort();
             var settings = ControlSettings.Load(system.Settings.Config);
             await using var celery = new CeleryControl($"amqp://guest:guest@127.0.0.1:{Repo.FreePort()}//");
+            var security = HttpSecuritySettings.Load(system.Settings.Config, $"127.0.0.1:{port}");
+            _key = security.Key;
             var app = HttpEndpoint.Build(node, null, $"127.0.0.1:{port}", new HttpDiagnostics(TextWriter.Null, LogLevel.None),
-                control: new BrokerControl(celery, new WorkerInspector(celery, settings.InspectTimeout), settings));
+                control: new BrokerControl(celery, new WorkerInspector(celery, settings.InspectTimeout), settings), security: security);
             await app.StartAsync();
             try { await test($"http://127.0.0.1:{port}"); }
             finally { await app.DisposeAsync(); }
@@ -42,6 +47,7 @@ public sealed class ControlSecurityTests
     {
         using var request = new HttpRequestMessage(method, url);
         if (token is not null) request.Headers.Authorization = new("Bearer", token);
+        else if (_key is not null) request.Headers.Add(NodeKey.Header, _key);
         using var r = await Http.SendAsync(request);
         return (r.StatusCode, await r.Content.ReadAsStringAsync());
     }

@@ -7,6 +7,8 @@ using System.Text.Json;
 using ActorMonitor.Tests.Shared;
 using Xunit.Abstractions;
 
+using ActorMonitor.Host.Http;
+
 namespace ActorMonitor.Host.Tests;
 
 /// <summary>
@@ -84,6 +86,7 @@ public sealed class ControlTests(RabbitBroker broker, ControlTests.Cluster clust
     {
         using var request = new HttpRequestMessage(method, url) { Content = content };
         if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        else if (NodeKey.TryRead(new Uri(url).Port) is { } key) request.Headers.Add(NodeKey.Header, key); // a node without credentials
         var watch = Stopwatch.StartNew();
         using var response = await Http.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();

@@ -145,6 +145,96 @@ public sealed class HttpSecurityTests
         Assert.DoesNotContain(basic, node.Process.Stderr);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_default_node_refuses_other_sites_and_other_host_names_and_takes_changes_with_its_key()
+    {
+        var keys = Directory.CreateTempSubdirectory("am-keys-").FullName;
+        var env = new Dictionary<string, string> { [NodeKey.DirectoryVariable] = keys };
+        try
+        {
+            await using var node = await BareNode.StartAsync("127.0.0.1", env);
+            var port = new Uri(node.Url).Port;
+            var keyFile = Path.Combine(keys, $"http-{port}.key");
+            Assert.True(File.Exists(keyFile));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+            var key = (await File.ReadAllTextAsync(keyFile)).Trim();
+            using var cluster = JsonDocument.Parse(await Http.GetStringAsync(node.Url + "/api/cluster"));
+            var self = cluster.RootElement.GetProperty("self").GetString()!;
+            var leave = $"{node.Url}/api/cluster/leave?address={Uri.EscapeDataString(self)}";
+
+            // The probe's request: a page of another site, a "simple" request a browser sends without a preflight.
+            var evil = await SendAsync(HttpMethod.Post, leave, new StringContent("{}", Encoding.UTF8, "text/plain"), ("Origin", "http://evil.example"));
+            Assert.Equal(HttpStatusCode.Forbidden, evil.Status);
+            Assert.Contains("another origin", evil.Body);
+            Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Post, leave, null, ("Sec-Fetch-Site", "cross-site"))).Status);
+            // No Origin: a text or form body is still not JSON; without one, the key is missing.
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await SendAsync(HttpMethod.Post, leave, new StringContent("{}", Encoding.UTF8, "text/plain"))).Status);
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType,
+                (await SendAsync(HttpMethod.Post, leave, new FormUrlEncodedContent([new("address", self)]), (NodeKey.Header, key))).Status);
+            var keyless = await SendAsync(HttpMethod.Post, leave, new StringContent("{}", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Forbidden, keyless.Status);
+            Assert.Contains(NodeKey.Header, keyless.Body);
+            Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Post, leave, null, (NodeKey.Header, key + "0"))).Status);
+
+            // A DNS-rebinding page addresses the node by its own name: refused on every route, reads too.
+            Assert.Equal((HttpStatusCode)421, (await SendAsync(HttpMethod.Get, node.Url + "/api/state", null, ("Host", "evil.example"))).Status);
+            Assert.Equal((HttpStatusCode)421, (await SendAsync(HttpMethod.Get, node.Url + "/", null, ("Host", $"evil.example:{port}"))).Status);
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, node.Url + "/api/cluster", null, ("Host", $"localhost:{port}"))).Status);
+
+            // The node's own page (same origin) and a client with the key pass the checks (an unknown member: 404 from the route).
+            var down = $"{node.Url}/api/cluster/down?address={Uri.EscapeDataString("akka.tcp://actormonitor@127.0.0.1:1")}";
+            Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Post, down, null, ("Origin", node.Url))).Status);
+            Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Post, down, null, (NodeKey.Header, key))).Status);
+
+            // Still Up after all that; `cmd` reads the key and the leave goes through.
+            using (var still = JsonDocument.Parse(await Http.GetStringAsync(node.Url + "/api/cluster")))
+                Assert.Equal("Up", still.RootElement.GetProperty("members")[0].GetProperty("status").GetString());
+            var left = await Cli.RunWithEnvAsync(env, "cmd", "--url", node.Url, "cluster", "leave", self);
+            Assert.Equal(0, left.ExitCode);
+            Assert.Equal(0, await node.Process.TerminateAfterExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.False(File.Exists(keyFile)); // removed at exit
+        }
+        finally
+        {
+            Directory.Delete(keys, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Cmd_sends_a_local_nodes_key_to_loopback_urls_only()
+    {
+        static string? Key(int port) => port == 5999 ? "k-5999" : null;
+        foreach (var (url, sent) in new[] { ("http://127.0.0.1:5999", true), ("http://localhost:5999", true), ("http://[::1]:5999", true),
+                     ("http://monitor.example:5999", false), ("http://10.0.0.5:5999", false), ("http://127.0.0.1:6000", false) })
+        {
+            using var http = new HttpClient();
+            Commands.Cmd.NodeClient.SendKey(http, url, Key);
+            Assert.True(sent == (http.DefaultRequestHeaders.TryGetValues(NodeKey.Header, out var v) && v.Single() == "k-5999"), url);
+        }
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:5555", "127.0.0.1", true)]
+    [InlineData("127.0.0.1:5555", "localhost", true)]
+    [InlineData("127.0.0.1:5555", "::1", true)]
+    [InlineData("127.0.0.1:5555", "evil.example", false)]
+    [InlineData("127.0.0.1:5555", "10.0.0.5", false)]
+    [InlineData("0.0.0.0:5555", "10.0.0.5", true)]
+    [InlineData("0.0.0.0:5555", "node1", true)]
+    [InlineData("0.0.0.0:5555", "evil.example", false)]
+    [InlineData("monitor.example:5555", "monitor.example", true)]
+    [InlineData("monitor.example:5555", "localhost", false)]
+    public void Host_names_are_those_of_the_bound_address_and_the_public_host(string address, string host, bool accepted) =>
+        Assert.Equal(accepted, HostNames.For(address, [], publicHost: "node1").Accepts(host));
+
+    [Fact]
+    public void Configured_host_names_are_accepted_too_and_a_star_accepts_any() =>
+        Assert.Equal((true, false, true),
+            (HostNames.For("127.0.0.1:5555", ["monitor.internal"]).Accepts("monitor.internal"),
+             HostNames.For("127.0.0.1:5555", ["monitor.internal"]).Accepts("evil.example"),
+             HostNames.For("127.0.0.1:5555", ["*"]).Accepts("evil.example")));
+
     [Theory]
     [InlineData("127.0.0.1:5555", true)]
     [InlineData("127.1.2.3:80", true)]
@@ -185,6 +275,16 @@ public sealed class HttpSecurityTests
     private static string ClosedBroker() => $"amqp://guest:guest@127.0.0.1:{Repo.FreePort()}//";
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    private static async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string url, HttpContent? content, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(method, url) { Content = content };
+        foreach (var (name, value) in headers)
+            if (name == "Host") request.Headers.Host = value;
+            else request.Headers.TryAddWithoutValidation(name, value);
+        using var response = await Http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
 
     private static async Task<HttpStatusCode> StatusAsync(HttpMethod method, string url, AuthenticationHeaderValue? auth)
     {

@@ -247,11 +247,44 @@ public sealed class QueryApiTests(QueryApiFixture fixture) : IClassFixture<Query
     [InlineData("/api/tasks?state=DONE", "state")]
     [InlineData("/api/tasks?search=kwargs:novalue", "kwargs")]
     [InlineData("/api/workers?status=maybe", "status")]
+    // Parameters our routes do not use: 400, not an answer as if they were absent (Flower's names, a page of counts).
+    [InlineData("/api/query/tasks?sort_by=name", "sort_by")]
+    [InlineData("/api/query/tasks?received_start=2026-01-01%2010:00", "received_start")]
+    [InlineData("/api/query/tasks?taskname=tasks.add", "taskname")]
+    [InlineData("/api/query/counts?limit=-1", "limit")]
+    [InlineData("/api/query/counts?offset=-5", "offset")]
+    [InlineData("/api/query/counts?sort=name", "sort")]
+    [InlineData("/api/query/task/abc?fresh=1", "fresh")]
+    [InlineData("/api/workers?limit=0", "limit")]
+    [InlineData("/api/workers?offset=-1", "offset")]
+    [InlineData("/api/dashboard/workers?limit=20000", "limit")]
+    [InlineData("/api/dashboard/workers?offset=x", "offset")]
     public async Task Requests_outside_the_limits_are_400_with_the_reason(string path, string mentioned)
     {
         var (status, body) = await GetAsync(path);
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains(mentioned, body.GetProperty("error").GetString());
+    }
+
+    [Theory]
+    [InlineData("/healthcheck")]
+    [InlineData("/api/state")]
+    [InlineData("/api/stats")]
+    [InlineData("/api/query/tasks?limit=5")]
+    [InlineData("/api/query/counts")]
+    [InlineData("/api/tasks?limit=5")]
+    [InlineData("/api/workers")]
+    [InlineData("/api/dashboard/workers")]
+    [InlineData("/metrics")]
+    [InlineData("/")]
+    [InlineData("/api/query/tasks?limit=0")]
+    public async Task Every_get_route_answers_head_with_the_same_status_and_headers_and_no_body(string path)
+    {
+        using var get = await Http.GetAsync(_url + path);
+        using var head = await Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, _url + path));
+        Assert.Equal(get.StatusCode, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]

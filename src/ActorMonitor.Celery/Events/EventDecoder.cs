@@ -44,6 +44,9 @@ public sealed class EventDecoder
     public DecodedMessage Decode(ReadOnlySpan<byte> body)
     {
         if (body.Length > MaxBodyBytes) return TooLarge(body.Length);
+        // JSON is UTF-8 (RFC 8259); the reader would hand invalid bytes on as U+FFFD.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+            return DecodedMessage.Rejected(RejectionCause.NotUtf8, $"body of {body.Length} bytes is not valid UTF-8") with { BodyHash = ContentHash.Of(body) };
         return DecodeJson(body) with { BodyHash = ContentHash.Of(body) };
     }
 
@@ -232,6 +235,7 @@ public sealed class EventDecoder
             if (!hasHostname) return Reject(RejectionCause.MissingField, $"{type} without 'hostname'");
             if (ev.Hostname!.Length == 0) return Reject(RejectionCause.IllTypedField, $"{type} with an empty 'hostname'");
             if (ev.Hostname.Length > MaxIdLength) return Reject(RejectionCause.IdTooLong, $"'hostname' of {ev.Hostname.Length} characters");
+            if (ControlAt(ev.Hostname) is { } h) return Reject(RejectionCause.ControlCharacterInId, $"'hostname' holds U+{(int)ev.Hostname[h]:X4} at {h}");
             if (!hasTimestamp) return Reject(RejectionCause.MissingField, $"{type} without 'timestamp'");
         }
 
@@ -240,6 +244,7 @@ public sealed class EventDecoder
             if (!hasUuid) return Reject(RejectionCause.MissingField, $"{type} without 'uuid'");
             if (ev.Uuid!.Length == 0) return Reject(RejectionCause.IllTypedField, $"{type} with an empty 'uuid'");
             if (ev.Uuid.Length > MaxIdLength) return Reject(RejectionCause.IdTooLong, $"'uuid' of {ev.Uuid.Length} characters");
+            if (ControlAt(ev.Uuid) is { } u) return Reject(RejectionCause.ControlCharacterInId, $"'uuid' holds U+{(int)ev.Uuid[u]:X4} at {u}");
             foreach (var kv in ev.Fields)
             {
                 if (ReservedTaskKeys.Contains(kv.Key)) return Reject(RejectionCause.ReservedField, $"{type} carries '{kv.Key}'");
@@ -260,6 +265,13 @@ public sealed class EventDecoder
     }
 
     private static (CeleryEvent?, Rejection?) Reject(RejectionCause cause, string detail) => (null, new Rejection(cause, detail));
+
+    private static int? ControlAt(string id)
+    {
+        for (var i = 0; i < id.Length; i++)
+            if (char.IsControl(id[i])) return i;
+        return null;
+    }
 
     private static double? Number(ref Utf8JsonReader reader, string name, ref Rejection? rejection)
     {

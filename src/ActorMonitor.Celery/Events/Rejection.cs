@@ -26,6 +26,10 @@ public enum RejectionCause
     RefusedYaml,
     /// <summary>Any content type other than JSON and msgpack: refused, never deserialized.</summary>
     UnknownContentType,
+    /// <summary>A JSON body that is not valid UTF-8: Celery's receiver cannot decode it; read leniently, different names would merge.</summary>
+    NotUtf8,
+    /// <summary>A hostname or uuid holding a control character (NUL among them): such an id could never be asked for.</summary>
+    ControlCharacterInId,
 }
 
 public sealed record Rejection(RejectionCause Cause, string Detail)

@@ -57,11 +57,39 @@ public sealed class SqlStateStore : IStateStore
 
     public StoreTarget Target { get; }
 
+    /// <summary>
+    /// SQLite only: a cap on the file's pages (SQLite's max_page_count); a write beyond it fails as
+    /// on a full disk. Null: SQLite's own limit.
+    /// </summary>
+    public long? MaxPages
+    {
+        get => _maxPages;
+        set
+        {
+            _maxPages = value;
+            _capped |= value is not null;
+        }
+    }
+
+    private long? _maxPages;
+    private bool _capped; // pooled connections keep a cap set once: lifted explicitly
+
+    /// <summary>SQLite only: how often a commit also checkpoints the WAL into the file and truncates it.</summary>
+    public TimeSpan WalTruncateEvery { get; set; } = TimeSpan.FromSeconds(30);
+
+    // SQLite checkpoints the WAL by itself every 1,000 pages but never shrinks the file; any
+    // checkpoint that empties it truncates it to this size.
+    private const long WalSizeLimit = 4 * 1024 * 1024;
+
+    private long _lastWalTruncate = Environment.TickCount64;
+
     private DbConnection Open()
     {
         DbConnection c = _postgres ? new NpgsqlConnection(Target.ConnectionString) : new SqliteConnection(Target.ConnectionString);
         c.Open();
-        if (!_postgres) Execute(c, null, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
+        if (!_postgres)
+            Execute(c, null, $"PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA journal_size_limit={WalSizeLimit};" +
+                (_capped ? $" PRAGMA max_page_count={_maxPages ?? 4294967294};" : ""));
         return c;
     }
 
@@ -95,6 +123,8 @@ public sealed class SqlStateStore : IStateStore
               cut {bigint} NOT NULL, checkpoint {blob} NOT NULL);
             """);
         AddQueryColumns(c, tx);
+        // A covering index of the texts, dropped: it doubled their cost on disk for short searches only.
+        if (!_postgres) Execute(c, tx, "DROP INDEX IF EXISTS am_tasks_q_text");
         Execute(c, tx, QueryIndexes());
         var indexTexts = !_postgres && CreateTextIndex(c, tx);
         // Tasks written before the counts existed are counted once, under the lock that created them.
@@ -148,16 +178,14 @@ public sealed class SqlStateStore : IStateStore
             // started time, so the heap order that breaks the ties is in the index too.
             ("state_started", $"state, {Asc("started")}, heap_clock, {Asc("heap_origin" + c)}, last_seq"),
         ];
-        // SQLite only: a text search scans this narrow covering index instead of the rows with their
-        // data. PostgreSQL refuses btree entries over about 2.7 kB, which a long args or result exceeds.
-        if (!_postgres) indexes = [.. indexes, ("text", "args, kwargs, result, exception, event_count")];
         return string.Concat(indexes.Select(i => $"CREATE INDEX IF NOT EXISTS am_tasks_q_{i.Name} ON am_tasks ({i.Columns}) WHERE event_count > 0;\n"));
     }
 
     /// <summary>
     /// SQLite only: a trigram index of the four search texts (FTS5, case-sensitive as instr is),
-    /// so a text search looks up the tasks whose text holds it instead of reading a million texts
-    /// (a phrase of trigrams is a substring; the query keeps its instr test all the same).
+    /// so a text search looks up the tasks whose text holds its trigrams instead of reading a million
+    /// texts (without positions, detail=none, the index is a third of the size; the query's instr
+    /// test keeps the tasks that hold the text itself).
     /// The commit keeps it, a few statements per batch (<see cref="UnindexChangedTexts"/>, <see cref="IndexTexts"/>), not row triggers:
     /// measured on 200,000 new tasks, per-row trigger inserts cost three times the rest of the write
     /// (FTS5 writes its pending terms out at every statement that touches it). Deleting a task is
@@ -167,11 +195,18 @@ public sealed class SqlStateStore : IStateStore
     {
         using var probe = c.CreateCommand();
         probe.Transaction = tx;
-        probe.CommandText = "SELECT 1 FROM sqlite_master WHERE name = 'am_task_texts'";
-        var existed = probe.ExecuteScalar() is not null;
+        probe.CommandText = "SELECT sql FROM sqlite_master WHERE name = 'am_task_texts'";
+        var existing = probe.ExecuteScalar() as string;
+        // An index written with positions (detail=full, three times the size) is made again without.
+        if (existing is not null && !existing.Contains("detail=none", StringComparison.Ordinal))
+        {
+            Execute(c, tx, "DROP TABLE am_task_texts");
+            existing = null;
+        }
+        var existed = existing is not null;
         Execute(c, tx, $"""
             CREATE VIRTUAL TABLE IF NOT EXISTS am_task_texts USING fts5({TextColumns}, content='am_tasks', content_rowid='rowid',
-              tokenize='trigram case_sensitive 1');
+              tokenize='trigram case_sensitive 1', detail=none);
             DROP TRIGGER IF EXISTS am_tasks_texts_insert;
             DROP TRIGGER IF EXISTS am_tasks_texts_update;
             CREATE TRIGGER IF NOT EXISTS am_tasks_texts_delete AFTER DELETE ON am_tasks BEGIN
@@ -241,42 +276,70 @@ public sealed class SqlStateStore : IStateStore
         lock (_writeGate)
         {
             using var c = Open();
-            using var tx = c.BeginTransaction();
-            // First, so that a fence waits for this commit, and this commit sees a fence already there.
-            if (commit.Writer is { } writer && Count(c, tx, "UPDATE am_writers SET commits = commits + 1 WHERE incarnation = @i AND fenced_at IS NULL", ("@i", writer)) == 0)
-                throw new WriterFencedException(writer, Scalar(c, tx, "SELECT fenced_by FROM am_writers WHERE incarnation = @i", ("@i", writer)) as string);
-            var stored = ReadStored(c, tx, commit.Tasks, withTexts: !_postgres);
-            var deltas = CountDeltas(stored, commit.Tasks);
-            if (_postgres)
-                for (var i = 0; i < commit.Tasks.Count; i += RowsPerStatement)
-                    UpsertTasks(c, tx, commit.Tasks, i, Math.Min(RowsPerStatement, commit.Tasks.Count - i));
-            else
+            var tx = c.BeginTransaction();
+            try
             {
-                var reindex = UnindexChangedTexts(c, tx, commit.Tasks, stored);
-                UpsertTasksOneByOne(c, tx, commit.Tasks);
-                IndexTexts(c, tx, reindex);
+                Write(c, tx, commit);
             }
-            foreach (var w in commit.Workers)
-                Execute(c, tx, """
-                    INSERT INTO am_workers (hostname, event_count, data) VALUES (@h, @e, @d)
-                    ON CONFLICT (hostname) DO UPDATE SET event_count = excluded.event_count, data = excluded.data
-                    """, ("@h", w.Hostname), ("@e", w.EventCount), ("@d", w.Data));
-            foreach (var t in commit.TaskTypes)
-                Execute(c, tx, "INSERT INTO am_task_types (name) VALUES (@n) ON CONFLICT DO NOTHING", ("@n", t));
-            // In key order: nodes committing at once lock the count rows in the same order.
-            foreach (var ((state, name, worker), d) in deltas.Where(kv => kv.Value != 0).OrderBy(kv => kv.Key))
-                Execute(c, tx, """
-                    INSERT INTO am_task_counts (state, name, worker, n) VALUES (@s, @n, @w, @d)
-                    ON CONFLICT (state, name, worker) DO UPDATE SET n = am_task_counts.n + excluded.n
-                    """, ("@s", state), ("@n", name), ("@w", worker), ("@d", d));
-            foreach (var r in commit.Receivers)
-                Execute(c, tx, """
-                    INSERT INTO am_receivers (node_name, messages, rejected_messages, other_events, cut, checkpoint) VALUES (@n, @m, @r, @o, @c, @d)
-                    ON CONFLICT (node_name) DO UPDATE SET messages = excluded.messages, rejected_messages = excluded.rejected_messages,
-                      other_events = excluded.other_events, cut = excluded.cut, checkpoint = excluded.checkpoint
-                    """, ("@n", r.NodeName), ("@m", r.Messages), ("@r", r.RejectedMessages), ("@o", r.OtherEvents), ("@c", r.Cut), ("@d", r.Checkpoint));
-            tx.Commit();
+            catch
+            {
+                // On a full disk SQLite has rolled the transaction back itself: the rollback's own
+                // "no transaction is active" must not replace the cause.
+                try { tx.Rollback(); } catch (Exception ex) when (ex is DbException or InvalidOperationException) { }
+                throw;
+            }
+            finally
+            {
+                tx.Dispose();
+            }
+            if (!_postgres && Environment.TickCount64 - _lastWalTruncate >= WalTruncateEvery.TotalMilliseconds)
+            {
+                _lastWalTruncate = Environment.TickCount64;
+                // Readers in the middle of a snapshot keep what they read: the checkpoint then stops
+                // short (busy) and the next one truncates.
+                // The commit is durable already: a checkpoint that fails (a full disk) is tried again next time.
+                try { Execute(c, null, "PRAGMA wal_checkpoint(TRUNCATE)"); }
+                catch (DbException) { }
+            }
         }
+    }
+
+    private void Write(DbConnection c, DbTransaction tx, StoreCommit commit)
+    {
+        // First, so that a fence waits for this commit, and this commit sees a fence already there.
+        if (commit.Writer is { } writer && Count(c, tx, "UPDATE am_writers SET commits = commits + 1 WHERE incarnation = @i AND fenced_at IS NULL", ("@i", writer)) == 0)
+            throw new WriterFencedException(writer, Scalar(c, tx, "SELECT fenced_by FROM am_writers WHERE incarnation = @i", ("@i", writer)) as string);
+        var stored = ReadStored(c, tx, commit.Tasks, withTexts: !_postgres);
+        var deltas = CountDeltas(stored, commit.Tasks);
+        if (_postgres)
+            for (var i = 0; i < commit.Tasks.Count; i += RowsPerStatement)
+                UpsertTasks(c, tx, commit.Tasks, i, Math.Min(RowsPerStatement, commit.Tasks.Count - i));
+        else
+        {
+            var reindex = UnindexChangedTexts(c, tx, commit.Tasks, stored);
+            UpsertTasksOneByOne(c, tx, commit.Tasks);
+            IndexTexts(c, tx, reindex);
+        }
+        foreach (var w in commit.Workers)
+            Execute(c, tx, """
+                INSERT INTO am_workers (hostname, event_count, data) VALUES (@h, @e, @d)
+                ON CONFLICT (hostname) DO UPDATE SET event_count = excluded.event_count, data = excluded.data
+                """, ("@h", w.Hostname), ("@e", w.EventCount), ("@d", w.Data));
+        foreach (var t in commit.TaskTypes)
+            Execute(c, tx, "INSERT INTO am_task_types (name) VALUES (@n) ON CONFLICT DO NOTHING", ("@n", t));
+        // In key order: nodes committing at once lock the count rows in the same order.
+        foreach (var ((state, name, worker), d) in deltas.Where(kv => kv.Value != 0).OrderBy(kv => kv.Key))
+            Execute(c, tx, """
+                INSERT INTO am_task_counts (state, name, worker, n) VALUES (@s, @n, @w, @d)
+                ON CONFLICT (state, name, worker) DO UPDATE SET n = am_task_counts.n + excluded.n
+                """, ("@s", state), ("@n", name), ("@w", worker), ("@d", d));
+        foreach (var r in commit.Receivers)
+            Execute(c, tx, """
+                INSERT INTO am_receivers (node_name, messages, rejected_messages, other_events, cut, checkpoint) VALUES (@n, @m, @r, @o, @c, @d)
+                ON CONFLICT (node_name) DO UPDATE SET messages = excluded.messages, rejected_messages = excluded.rejected_messages,
+                  other_events = excluded.other_events, cut = excluded.cut, checkpoint = excluded.checkpoint
+                """, ("@n", r.NodeName), ("@m", r.Messages), ("@r", r.RejectedMessages), ("@o", r.OtherEvents), ("@c", r.Cut), ("@d", r.Checkpoint));
+        tx.Commit();
     }
 
     public void RegisterWriter(string incarnation, string address)

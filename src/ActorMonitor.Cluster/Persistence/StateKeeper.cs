@@ -263,7 +263,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
         if (m.Error is not null)
         {
             // The entities wait (their events stay unacked); their requests go back in the queue.
-            _lastError = m.Error.Message;
+            if (_loadFailureStreak == 0 && _failureStreak == 0) _lastError = m.Error.Message; // the fault's first cause, until it clears
             if (_loadFailureStreak++ % 30 == 0)
                 _log.Error("Loading {0} rows from the store ({1}) failed: {2}. Their events wait and nothing is acked; retrying every 1 s (attempt {3}).",
                     m.Kind, _store.Target, m.Error.Message, _loadFailureStreak);
@@ -388,8 +388,9 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     {
         EndCycle();
         _failedCommits++;
-        _failureStreak++;
-        _lastError = m.Cause.Message;
+        // The fault's first cause, until it clears: what a retry meets later (space partly back) may be a
+        // consequence of it. A fence is final and is said whatever came before.
+        if (_failureStreak++ == 0 && _loadFailureStreak == 0 || m.Cause is WriterFencedException) _lastError = m.Cause.Message;
         if (m.Cause is WriterFencedException && !_fencedLogged)
         {
             _fencedLogged = true;

@@ -25,7 +25,9 @@ internal sealed class TaskQuerySql
         Where = BuildWhere(q);
         OrderBy = BuildOrder(q);
         KeyOnly = q.Since is null && q.Until is null && string.IsNullOrEmpty(q.Search) && q.FlowerTerms is not { IsEmpty: false };
-        SearchOnly = FtsPhrase is not null && q is { State: null, Name: null, Worker: null, Since: null, Until: null, FlowerTerms: null or { IsEmpty: true } };
+        // Only a search of one trigram is matched exactly by the index (see PhraseOf).
+        SearchOnly = FtsPhrase is not null && q.Search!.EnumerateRunes().Count() == 3 &&
+            q is { State: null, Name: null, Worker: null, Since: null, Until: null, FlowerTerms: null or { IsEmpty: true } };
         if (KeyOnly) CountsWhere = BuildCountsWhere(q);
     }
 
@@ -49,8 +51,8 @@ internal sealed class TaskQuerySql
     /// scans some index and sorts everything; with an equality filter it walks that filter's index
     /// and sorts every match, even a quarter of a million. So the index is named. A text search of
     /// three code points or more sorts the trigram index's matches when they are few, and walks
-    /// the sort's index, testing each entry against them, when they are many; a shorter text scans
-    /// the narrow covering text index instead of the rows.
+    /// the sort's index, testing each entry against them, when they are many; a shorter text (and
+    /// Flower's search terms) scans the rows.
     /// A state filter sorted by started walks (state, started); a state/name/worker filter matching
     /// few tasks walks its own index (received second in it) and sorts them; otherwise the sort's
     /// own index is walked and the scan stops at the page. PostgreSQL plans for itself.
@@ -67,7 +69,8 @@ internal sealed class TaskQuerySql
             // costs less than the longest walk.
             return matches < FewMatches ? "NOT INDEXED" : "INDEXED BY am_tasks_q_" + SortIndex(null);
         var text = !string.IsNullOrEmpty(q.Search) || q.FlowerTerms is { IsEmpty: false } t && (t.Any ?? t.Result) is not null | t.Args is not null | t.Kwargs is not null;
-        if (text) return "INDEXED BY am_tasks_q_text";
+        // The rows: a covering index of the four texts would double what they cost on disk.
+        if (text) return "NOT INDEXED";
         // Flower's worker filter also passes tasks without a worker: not a prefix of the worker index.
         var filter = q.Name is not null ? "name" : q.Worker is not null && !q.Lenient ? "worker" : q.State is not null ? "state" : null;
         if (!KeyOnly)
@@ -101,13 +104,14 @@ internal sealed class TaskQuerySql
     public string GroupHint => FtsPhrase is not null ? "NOT INDEXED" : "";
 
     /// <summary>
-    /// SQLite, a search of three code points or more: the FTS5 phrase of the text. With the trigram
-    /// tokenizer a phrase is a run of consecutive trigrams of one column, so it matches exactly
-    /// the rows where one of the four texts contains the text (case-sensitive, as instr).
+    /// SQLite, a search of three code points or more: the FTS5 query of its trigrams, ANDed. The
+    /// index keeps no positions (detail=none: a third of the size), so it cannot match a phrase;
+    /// the rows holding every trigram of the text are a superset of those containing it, which the
+    /// instr test of the WHERE then narrows. One trigram alone is matched exactly.
     /// </summary>
     public string? FtsPhrase { get; }
 
-    /// <summary>The filter is the search alone: the trigram index counts it without reading a row.</summary>
+    /// <summary>The filter is a search of one trigram alone: the trigram index counts it without reading a row.</summary>
     public bool SearchOnly { get; }
 
     /// <summary>Starts with "WHERE event_count > 0", the condition of the partial indexes.</summary>
@@ -139,9 +143,24 @@ internal sealed class TaskQuerySql
     /// <summary>The phrase as a parameter, bound once for the WHERE and for the count of the trigram index.</summary>
     public string FtsPhraseParam => _ftsPhraseParam ??= Param(FtsPhrase!);
 
-    /// <summary>An FTS5 string (quotes doubled, so no query syntax); null under three code points, which trigrams cannot answer.</summary>
-    public static string? PhraseOf(string? search) =>
-        search is not null && search.EnumerateRunes().Take(3).Count() == 3 ? "\"" + search.Replace("\"", "\"\"") + "\"" : null;
+    /// <summary>Trigrams a search's query names at most, spread over the text: each narrows less than the one before.</summary>
+    private const int MaxTrigrams = 12;
+
+    /// <summary>
+    /// The FTS5 query of the trigrams of <paramref name="search"/>, each an FTS5 string (quotes
+    /// doubled, so no query syntax), ANDed; null under three code points, which trigrams cannot answer.
+    /// </summary>
+    public static string? PhraseOf(string? search)
+    {
+        if (search is null) return null;
+        var runes = search.EnumerateRunes().Select(r => r.ToString()).ToArray();
+        if (runes.Length < 3) return null;
+        var all = Enumerable.Range(0, runes.Length - 2).Select(i => runes[i] + runes[i + 1] + runes[i + 2]).Distinct().ToList();
+        var chosen = all.Count <= MaxTrigrams
+            ? all
+            : Enumerable.Range(0, MaxTrigrams).Select(k => all[k * (all.Count - 1) / (MaxTrigrams - 1)]).Distinct().ToList();
+        return string.Join(" AND ", chosen.Select(t => "\"" + t.Replace("\"", "\"\"") + "\""));
+    }
 
     private string Instr(string haystack, string needle) => _postgres ? $"strpos({haystack}, {needle})" : $"instr({haystack}, {needle})";
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Host.Http;
 using ActorMonitor.Rabbit;
 using Akka;
@@ -45,6 +46,14 @@ public static class RunCommand
             return CliError.Fail("configuration: " + ex.Message);
         }
 
+        // A journal that cannot be opened or is damaged: one line before anything starts.
+        var journal = StoreTarget.Parse(config.GetString("actormonitor.journal", "memory"));
+        if (journal.Kind == StoreKind.Sqlite)
+        {
+            try { new SqlStateStore(journal).Initialize(); }
+            catch (Exception ex) when (JournalFault.Describe(journal, ex) is { } line) { return CliError.Fail(line); }
+        }
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         // Cancelling runs the shutdown's continuations; not on the signal handler's thread.
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _ = Task.Run(stop.Cancel); });
@@ -53,7 +62,17 @@ public static class RunCommand
         var system = await MonitorSystem.StartAsync(config);
         try
         {
-            var node = await MonitorNode.StartAsync(system);
+            MonitorNode node;
+            try
+            {
+                node = await MonitorNode.StartAsync(system);
+            }
+            catch (Exception ex) when (JournalFault.Describe(journal, ex) is { } line)
+            {
+                // Damage found past the start-up check (an index read later): the line comes last, after the system stopped.
+                await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance);
+                return CliError.Fail(line);
+            }
             var consumer = new CeleryEventConsumer(queue, node);
             await using var celery = new CeleryControl(queue.BrokerUrl, queue.ControlExchange);
             var inspector = new WorkerInspector(celery, control.InspectTimeout);

@@ -31,13 +31,19 @@ public static class DashboardApi
         [".css"] = "text/css; charset=utf-8",
     };
 
+    /// <summary>Workers the dashboard's feed gives when no limit is asked.</summary>
+    public const int DefaultWorkerLimit = 500;
+
     public static void Map(WebApplication app, MonitorNode node)
     {
         app.MapGet("/", () => Asset("index.html"));
         app.MapGet("/dashboard/{file}", (string file) => Asset(file));
 
-        app.MapGet("/api/dashboard/workers", async (HttpContext http) =>
+        // A page of the workers by hostname (limit, offset), with their total: anyone who can publish
+        // events can make up worker names, and the page loads this on every visit.
+        app.MapGet("/api/dashboard/workers", (Delegate)((HttpContext http) => QueryApi.Guarded(http, async () =>
         {
+            var (limit, offset) = QueryApi.WorkerPage(http.Request.Query, DefaultWorkerLimit);
             var now = MonitorNode.WallClock();
             var workers = await WorkersAsync(node, http.RequestAborted);
             using var buffer = new MemoryStream();
@@ -45,13 +51,16 @@ public static class DashboardApi
             {
                 w.WriteStartObject();
                 w.WriteNumber("now", now);
+                w.WriteNumber("total", workers.Count);
+                w.WriteNumber("limit", limit);
+                w.WriteNumber("offset", offset);
                 w.WriteStartArray("workers");
-                foreach (var o in workers.OrderBy(o => o.Hostname, StringComparer.Ordinal)) MetricsActor.WriteWorker(w, o, now);
+                foreach (var o in workers.OrderBy(o => o.Hostname, StringComparer.Ordinal).Skip(offset).Take(limit)) MetricsActor.WriteWorker(w, o, now);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
             return Results.Bytes(buffer.ToArray(), "application/json");
-        });
+        })));
 
         // The charts' buckets of the last `minutes` (default 15, at most the retention), kept live
         // afterwards by the stream's "chart" messages. Example answer (step 5 s, one bucket):

@@ -18,15 +18,24 @@ public static class HttpEndpoint
     /// <param name="control">Celery's remote control on the node's broker; without it the control routes are not served.</param>
     public static async Task<WebApplication> StartAsync(MonitorNode node, BrokerStatus? broker, string address, CancellationToken ct, BrokerControl? control = null)
     {
-        var app = Build(node, broker, address, HttpDiagnostics.ToStderr(), control: control);
+        var security = HttpSecuritySettings.Load(node.System.Settings.Config, address);
+        var app = Build(node, broker, address, HttpDiagnostics.ToStderr(), control: control, security: security);
         await app.StartAsync(ct);
+        if (security.Key is { } key)
+        {
+            var port = new Uri(app.Urls.First()).Port;
+            if (NodeKey.TryWrite(port, key) is { } failed)
+                CliLog.Warning($"the node's key could not be written ({failed}): changes are taken from its own pages only");
+            else
+                app.Lifetime.ApplicationStopped.Register(() => NodeKey.Remove(port, key));
+        }
         return app;
     }
 
     /// <param name="diagnostics">Where failed routes (and, at debug level, requests) are logged.</param>
     /// <param name="extraRoutes">For tests only: routes mapped after the node's own.</param>
     internal static WebApplication Build(MonitorNode node, BrokerStatus? broker, string address, HttpDiagnostics diagnostics, Action<WebApplication>? extraRoutes = null,
-        BrokerControl? control = null)
+        BrokerControl? control = null, HttpSecuritySettings? security = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         // Standard output is for data: ASP.NET's own console logs stay off; HttpDiagnostics logs to standard error.
@@ -36,7 +45,7 @@ public static class HttpEndpoint
         // lifetime would let the runtime end the process as soon as the web host stopped.
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoSignalLifetime>();
         builder.WebHost.UseUrls($"http://{address}");
-        var app = HttpSecurity.Build(builder, HttpSecuritySettings.Load(node.System.Settings.Config, address));
+        var app = HttpSecurity.Build(builder, security ?? HttpSecuritySettings.Load(node.System.Settings.Config, address));
         ClusterApi.Map(app, node);
 
         app.MapGet("/api/state", async (HttpContext http) =>

@@ -58,6 +58,7 @@ public static class QueryApi
 
         Get(app, "/api/query/tasks", http => Guarded(http, async () =>
         {
+            Known(http.Request.Query, PagedParameters);
             var q = await ParseOurs(http.Request.Query, queries, http.RequestAborted, paged: true);
             var page = await queries.TasksAsync(q, Fresh(http.Request.Query), http.RequestAborted);
             return Json(w =>
@@ -75,6 +76,7 @@ public static class QueryApi
 
         Get(app, "/api/query/counts", http => Guarded(http, async () =>
         {
+            Known(http.Request.Query, FilterParameters);
             var q = await ParseOurs(http.Request.Query, queries, http.RequestAborted, paged: false);
             var counts = await queries.CountsAsync(q, Fresh(http.Request.Query), http.RequestAborted);
             return Json(w =>
@@ -89,11 +91,13 @@ public static class QueryApi
         }));
 
         // One task in the oracle's schema (what `actormonitor state --task` prints), from its entity.
-        app.MapGet("/api/query/task/{uuid}", async (string uuid) =>
+        Get(app, "/api/query/task/{uuid}", http => Guarded(http, async () =>
         {
+            Known(http.Request.Query, []);
+            var uuid = (string)http.Request.RouteValues["uuid"]!;
             var task = await queries.TaskAsync(uuid);
             return task is null ? Results.NotFound(new { error = $"unknown task {uuid}" }) : Json(w => StateDocument.WriteTask(w, task));
-        });
+        }));
 
         // Flower: ListTasks (flower/api/tasks.py) over flower/utils/tasks.py iter_tasks.
         Get(app, "/api/tasks", http => Guarded(http, async () =>
@@ -149,28 +153,31 @@ public static class QueryApi
             if (Arg(query, "as_of") is { } a)
                 asOf = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
                     ? v : throw new BadRequest("as_of must be epoch seconds");
+            var (limit, offset) = WorkerPage(query, DefaultWorkerLimit);
             var workers = await queries.WorkersAsync(asOf, http.RequestAborted);
             if (workername is not null)
             {
                 workers = workers.Where(x => x.Hostname == workername).ToList();
                 if (workers.Count == 0 && inspector?.Of(workername) is null) return Results.NotFound(new { error = $"Unknown worker '{workername}'" });
             }
+            // Workers that answered an inspect but sent no event this node stored (events off, or not yet) come too.
+            var byName = workers.ToDictionary(x => x.Hostname, StringComparer.Ordinal);
+            var names = byName.Keys.AsEnumerable();
+            if (!status && inspector is not null)
+                names = names.Union(inspector.Hostnames.Where(h => workername is null || h == workername), StringComparer.Ordinal);
+            var all = names.Order(StringComparer.Ordinal).ToList();
+            // Flower's shape stays (an object by hostname); the page is by hostname, the total in a header.
+            http.Response.Headers["X-Total-Count"] = all.Count.ToString(CultureInfo.InvariantCulture);
             return Json(w =>
             {
                 w.WriteStartObject();
-                foreach (var wk in workers)
+                foreach (var h in all.Skip(offset).Take(limit))
                 {
-                    w.WritePropertyName(wk.Hostname);
-                    if (status) w.WriteBooleanValue(wk.Alive);
+                    w.WritePropertyName(h);
+                    if (!byName.TryGetValue(h, out var wk)) WriteInspected(w, inspector!.Of(h));
+                    else if (status) w.WriteBooleanValue(wk.Alive);
                     else WriteFlowerWorker(w, wk, inspector?.Of(wk.Hostname));
                 }
-                // Workers that answered an inspect but sent no event this node stored (events off, or not yet).
-                if (!status && inspector is not null)
-                    foreach (var h in inspector.Hostnames.Where(h => (workername is null || h == workername) && workers.All(x => x.Hostname != h)))
-                    {
-                        w.WritePropertyName(h);
-                        WriteInspected(w, inspector.Of(h));
-                    }
                 w.WriteEndObject();
             });
         }));
@@ -178,14 +185,42 @@ public static class QueryApi
         return app;
     }
 
+    /// <summary>Workers a list gives when no limit is asked: any one can publish events under a new name.</summary>
+    public const int DefaultWorkerLimit = 1000;
+
+    public const int MaxWorkerLimit = 10_000;
+
+    private static readonly string[] FilterParameters = ["state", "name", "worker", "time_field", "since", "until", "search", "fresh"];
+    private static readonly string[] PagedParameters = [.. FilterParameters, "sort", "order", "limit", "offset"];
+
+    /// <summary>Our routes answer 400 to a parameter they do not use, rather than answer as if it were not there.</summary>
+    private static void Known(IQueryCollection query, string[] names)
+    {
+        foreach (var key in query.Keys)
+            if (!names.Contains(key, StringComparer.Ordinal))
+                throw new BadRequest(names.Length == 0
+                    ? $"unknown parameter '{key}': this route takes none"
+                    : $"unknown parameter '{key}': this route takes {string.Join(", ", names)}");
+    }
+
+    /// <summary>A page of a worker list: limit (1 to <see cref="MaxWorkerLimit"/>, <paramref name="defaultLimit"/> if absent) and offset (0 or more).</summary>
+    public static (int Limit, int Offset) WorkerPage(IQueryCollection query, int defaultLimit)
+    {
+        var limit = IntArg(query, "limit") ?? defaultLimit;
+        var offset = IntArg(query, "offset") ?? 0;
+        if (limit < 1 || limit > MaxWorkerLimit) throw new BadRequest($"limit must be from 1 to {MaxWorkerLimit}, not {limit}");
+        if (offset < 0) throw new BadRequest($"offset must be 0 or more, not {offset}");
+        return (limit, offset);
+    }
+
     // A handler of the context that returns its result (a lambda of HttpContext alone would be taken
     // for a RequestDelegate, whose result is discarded).
     private static void Get(WebApplication app, string pattern, Func<HttpContext, Task<IResult>> handler) => app.MapGet(pattern, (Delegate)handler);
 
     /// <summary>A request outside the limits: answered 400 with its reason.</summary>
-    private sealed class BadRequest(string message) : Exception(message);
+    internal sealed class BadRequest(string message) : Exception(message);
 
-    private static async Task<IResult> Guarded(HttpContext http, Func<Task<IResult>> handle)
+    internal static async Task<IResult> Guarded(HttpContext http, Func<Task<IResult>> handle)
     {
         try
         {

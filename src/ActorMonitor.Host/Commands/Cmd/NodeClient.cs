@@ -58,6 +58,20 @@ internal sealed class NodeClient : IDisposable
         _http = new HttpClient { Timeout = timeout ?? TimeSpan.FromSeconds(60) };
         Authorize(_http, token, basic);
         HasCredentials = _http.DefaultRequestHeaders.Authorization is not null;
+        if (!HasCredentials) SendKey(_http, Url);
+    }
+
+    /// <summary>
+    /// A node on this machine without credentials takes changes with its key, from a file only its
+    /// user reads (<see cref="Http.NodeKey"/>), named by the port of <paramref name="url"/>.
+    /// </summary>
+    /// <param name="readKey">The key of the node on a port (tests); <see cref="Http.NodeKey.TryRead"/> by default.</param>
+    public static void SendKey(HttpClient http, string url, Func<int, string?>? readKey = null)
+    {
+        // Only to this machine's loopback: the key of a local node never goes to another host.
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsLoopback || (readKey ?? Http.NodeKey.TryRead)(uri.Port) is not { } key) return;
+        http.DefaultRequestHeaders.Remove(Http.NodeKey.Header);
+        http.DefaultRequestHeaders.Add(Http.NodeKey.Header, key);
     }
 
     public string Url { get; }

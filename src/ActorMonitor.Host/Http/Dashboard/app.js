@@ -84,7 +84,8 @@ function renderWorker(w) {
   } else {
     tr.classList.remove('flash'); void tr.offsetWidth; tr.classList.add('flash');
   }
-  $('#worker-count').textContent = `(${state.workers.size})`;
+  // The feed is a page (the first workers by name): say so when there are more.
+  $('#worker-count').textContent = state.workersTotal > state.workers.size ? `(${state.workers.size} of ${state.workersTotal})` : `(${state.workers.size})`;
   const list = $('#worker-names');
   list.replaceChildren(...[...state.workers.keys()].sort().map((h) => Object.assign(document.createElement('option'), { value: h })));
 }
@@ -101,6 +102,7 @@ function refreshStatuses() {
 async function loadWorkers() {
   const data = await api('/api/dashboard/workers');
   state.serverOffset = data.now - Date.now() / 1000;
+  state.workersTotal = data.total;
   for (const w of data.workers) renderWorker(w);
 }
 
