@@ -25,6 +25,49 @@ public class RawJsonTests
     [InlineData("")]
     [InlineData(null)]
     public void Anything_but_a_json_string_reads_as_null(string? raw) => Assert.Null(RawJson.AsString(raw));
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-0")]
+    [InlineData("-0.0")]
+    [InlineData("1700000000.123456")]
+    [InlineData("1700000000.1234567")] // 17 digits: the general parse
+    [InlineData("0.000123")]
+    [InlineData("123456789012345")]
+    [InlineData("1234567890123456789")]
+    [InlineData("0.1")]
+    [InlineData("2.5e-3")]
+    [InlineData("1E+2")]
+    [InlineData("-17.25")]
+    [InlineData("999999999999999.9")]
+    public void A_json_number_reads_as_the_double_the_general_parser_gives(string raw)
+    {
+        var expected = double.Parse(raw, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(RawJson.AsNumber(raw)!.Value));
+    }
+
+    [Fact]
+    public void Timestamps_and_runtimes_of_every_width_read_exactly_as_the_general_parser_reads_them()
+    {
+        var random = new Random(20261206);
+        for (var n = 0; n < 20_000; n++)
+        {
+            var digits = random.Next(1, 16);
+            var text = random.NextInt64(0, (long)Math.Pow(10, digits)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var point = random.Next(0, text.Length + 1);
+            var raw = (random.Next(4) == 0 ? "-" : "") + (point == 0 ? text : text[..point] + (point < text.Length ? "." + text[point..] : ""));
+            var expected = double.Parse(raw, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(BitConverter.DoubleToInt64Bits(expected) == BitConverter.DoubleToInt64Bits(RawJson.AsNumber(raw)!.Value), raw);
+        }
+    }
+
+    [Theory]
+    [InlineData("-")]
+    [InlineData("1.2.3")]
+    [InlineData("12a")]
+    [InlineData("\"1\"")]
+    [InlineData("null")]
+    public void Anything_but_a_json_number_reads_as_no_number(string raw) => Assert.Null(RawJson.AsNumber(raw));
 }
 
 public class RowFormatTests

@@ -38,4 +38,23 @@ public class RecentIdsTests
         Assert.False(back.Contains(20 * 7));
         Assert.False(back.Add(21 * 7));
     }
+
+    [Theory]
+    [InlineData(3)]   // the ring not yet full
+    [InlineData(40)]  // exactly full
+    [InlineData(57)]  // wrapped: the oldest id is in the middle of the ring
+    public void A_row_holds_the_count_then_each_id_oldest_first_as_binary_writer_writes_them(int added)
+    {
+        var ids = new RecentIds(40);
+        for (ulong i = 1; i <= (ulong)added; i++) ids.Add(i * 1_000_003);
+        var expected = new MemoryStream();
+        using (var w = new BinaryWriter(expected))
+        {
+            w.Write(RowFormat.Version);
+            var kept = Math.Min(added, 40);
+            w.Write(kept);
+            for (var i = added - kept + 1; i <= added; i++) w.Write((ulong)i * 1_000_003);
+        }
+        Assert.Equal(expected.ToArray(), RowFormat.Write(ids.Write));
+    }
 }

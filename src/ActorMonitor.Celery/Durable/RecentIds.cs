@@ -68,7 +68,17 @@ public sealed class RecentIds
     public void Write(BinaryWriter w)
     {
         w.Write(_count);
-        foreach (var id in Items()) w.Write(id);
+        // A busy worker's row carries thousands of ids, written every checkpoint: the ring's two
+        // runs go out as blocks, the bytes BinaryWriter.Write(ulong) gives each (little-endian).
+        var first = Math.Min(_count, _ring.Length - _start);
+        WriteIds(w, _ring.AsSpan(_start, first));
+        WriteIds(w, _ring.AsSpan(0, _count - first));
+    }
+
+    private static void WriteIds(BinaryWriter w, ReadOnlySpan<ulong> ids)
+    {
+        if (BitConverter.IsLittleEndian) w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ids));
+        else foreach (var id in ids) w.Write(id);
     }
 
     public void Read(BinaryReader r)

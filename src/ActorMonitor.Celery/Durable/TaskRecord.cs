@@ -51,7 +51,9 @@ public sealed class TaskRecord
         return true;
     }
 
-    private static string? RawJsonName(TaskEvent ev) => Events.RawJson.AsString(ev.Field("name"));
+    /// <summary>The event's task name; the state's decoded one when the state holds that very value (no new string per event).</summary>
+    private string? RawJsonName(TaskEvent ev) =>
+        ev.Field("name") is { } raw && ReferenceEquals(raw, State["name"]) ? State.Name : Events.RawJson.AsString(ev.Field("name"));
 
     /// <summary>True the first time this task is told to link to <paramref name="parent"/>.</summary>
     public bool FirstLinkTo(string parent) => (_parentsTold ??= new HashSet<string>(StringComparer.Ordinal)).Add(parent);

@@ -52,8 +52,19 @@ public sealed class TaskState
     public IReadOnlyCollection<string> Children => (IReadOnlyCollection<string>?)_children ?? [];
 
     public string? State => _state;
-    public string? Name => RawJson.AsString(_values[NameIx]);
-    public string? ParentId => RawJson.AsString(_values[ParentIdIx]);
+    public string? Name => Decoded(NameIx, ref _name);
+    public string? ParentId => Decoded(ParentIdIx, ref _parentId);
+
+    // Read for every event (metrics, parent links) and every row: decoded again only when the
+    // raw value was replaced, not a new string per read.
+    private (string? Raw, string? Text) _name, _parentId;
+
+    private string? Decoded(int ix, ref (string? Raw, string? Text) cache)
+    {
+        var raw = _values[ix];
+        if (!ReferenceEquals(raw, cache.Raw)) cache = (raw, RawJson.AsString(raw));
+        return cache.Text;
+    }
 
     public string? this[string field] => FieldIndex.TryGetValue(field, out var i) ? _values[i] : null;
 

@@ -120,10 +120,13 @@ public sealed partial class MetricsRegistry
         // celery-exporter: its eight types; the others' series appear at 0 with the labels of
         // any event but task-sent (whose hostnames are clients).
         if (!_exporterCounters.TryGetValue(o.Type, out var counter)) return;
-        if (o.Type == "task-failed") counter.Get(o.Name, worker, ExceptionClass(o.Exception), o.Queue).Value++;
-        else counter.Get(o.Name, worker, o.Queue).Value++;
+        bool created;
+        if (o.Type == "task-failed") counter.Get(out created, o.Name, worker, ExceptionClass(o.Exception), o.Queue).Value++;
+        else counter.Get(out created, o.Name, worker, o.Queue).Value++;
         // Once per label set: creating them is all the zero increments do (and each is a lookup).
-        if (o.Type != "task-sent" && _exporterLabelSets.Add((o.Name, worker, o.Queue)))
+        // A series that was there already was made by an event of this type that came here too,
+        // or by this loop: its label set is known, no need to hash it again.
+        if (created && o.Type != "task-sent" && _exporterLabelSets.Add((o.Name, worker, o.Queue)))
         {
             foreach (var (type, family) in _exporterCounters)
                 if (type == "task-failed") family.Get(o.Name, worker, "", o.Queue);
@@ -224,11 +227,14 @@ public sealed partial class MetricsRegistry
         // The label that names the worker (or the client of task-sent): "worker" or "hostname".
         private readonly int _hostIx = Array.FindIndex(labelNames, l => l is "worker" or "hostname");
 
-        public Series Get(params ReadOnlySpan<string> labels)
+        public Series Get(params ReadOnlySpan<string> labels) => Get(out _, labels);
+
+        public Series Get(out bool created, params ReadOnlySpan<string> labels)
         {
             var key = new LabelValues(labels);
-            if (!_series.TryGetValue(key, out var s)) _series[key] = s = new Series(labels.ToArray(), buckets);
-            return s;
+            ref var s = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_series, key, out var existed);
+            created = !existed;
+            return s ??= new Series(labels.ToArray(), buckets);
         }
 
         public void Clear() => _series.Clear();

@@ -50,9 +50,17 @@ public sealed class LruTracker<TValue>
         return true;
     }
 
-    /// <summary>Entries from the least recently used on.</summary>
+    /// <summary>
+    /// Entries from the least recently used on. The caller may <see cref="Touch(string)"/> the
+    /// entry it was just given (it moves to the end, where this walk meets it once more).
+    /// </summary>
     public IEnumerable<(string Id, TValue Value)> LeastRecentlyUsed()
     {
-        for (var node = _order.First; node is not null; node = node.Next) yield return node.Value;
+        for (var node = _order.First; node is not null;)
+        {
+            var next = node.Next;
+            yield return node.Value;
+            node = next;
+        }
     }
 }

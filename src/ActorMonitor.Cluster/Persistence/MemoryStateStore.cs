@@ -57,14 +57,25 @@ public sealed class MemoryStateStore : IStateStore
 
     public IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids)
     {
+        // Asked once per entity start: one lookup per id, nothing built for the ones not stored.
         lock (_gate)
-            return uuids.Where(_tasks.ContainsKey).Distinct().ToDictionary(u => u, u => _tasks[u].Data);
+        {
+            var rows = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var u in uuids)
+                if (_tasks.TryGetValue(u, out var row)) rows[u] = row.Data;
+            return rows;
+        }
     }
 
     public IReadOnlyDictionary<string, byte[]> LoadWorkers(IReadOnlyCollection<string> hostnames)
     {
         lock (_gate)
-            return hostnames.Where(_workers.ContainsKey).Distinct().ToDictionary(h => h, h => _workers[h].Data);
+        {
+            var rows = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var h in hostnames)
+                if (_workers.TryGetValue(h, out var row)) rows[h] = row.Data;
+            return rows;
+        }
     }
 
     public StoredTotals ReadTotals()

@@ -418,6 +418,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             if (excess <= 0) break;
             if (live.Evicting || live.Dirty || live.InCycle || live.Loading || _unsaved.ContainsKey((kind, id))) continue;
             live.Evicting = true;
+            tracker.Touch(id); // out of the way: the next walks would step over it until its Terminated
             _evicting[kind]++;
             live.Entity.Tell(PassivateEntity.Instance);
             _passivations++;

@@ -100,13 +100,17 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
         var hasEta = eta is not null && eta != RawJson.Null && eta != "\"\"";
         return new TaskObserved(
             Id, EventType(ev.Subject), ev.Hostname,
-            RawJson.AsString(ev.Field("name")) ?? state.Name ?? "",
+            EventName(ev, state) ?? state.Name ?? "",
             _queue ?? "celery", state.State, state.Worker,
             RawJson.AsNumber(ev.Field("runtime")), RawJson.AsNumber(state["runtime"]),
             ev.Subject == "failed" ? RawJson.AsString(state["exception"]) : null,
             hasEta, hasEta ? EtaEpoch(eta!) : null,
             RawJson.AsNumber(state["sent"]), RawJson.AsNumber(state["received"]), RawJson.AsNumber(state["started"]));
     }
+
+    /// <summary>The event's own task name: the state's decoded string when the state took that very value.</summary>
+    private static string? EventName(TaskEvent ev, TaskState state) =>
+        ev.Field("name") is not { } raw ? null : ReferenceEquals(raw, state["name"]) ? state.Name : RawJson.AsString(raw);
 
     private static readonly FrozenDictionary<string, string> CeleryEventTypes =
         new[] { "sent", "received", "started", "succeeded", "failed", "retried", "revoked", "rejected" }
