@@ -141,7 +141,8 @@ public sealed class NodeLossTests(RabbitBroker broker, PostgresServer postgres, 
 /// </summary>
 internal sealed class AkkaPartition : IDisposable
 {
-    private const string Root = "/sys/fs/cgroup/unified";
+    // The cgroup v2 hierarchy: beside v1 controllers (hybrid), or the whole of /sys/fs/cgroup.
+    private static readonly string Root = Directory.Exists("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
     private readonly string _name = $"actormonitor-test-{Guid.NewGuid():N}"[..30];
     private readonly List<string[]> _rules = [];
 
