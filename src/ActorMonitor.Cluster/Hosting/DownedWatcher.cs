@@ -7,7 +7,7 @@ using Akka.Remote;
 namespace ActorMonitor.Cluster.Hosting;
 
 /// <summary>
-/// Tells the node, once, that the cluster downed it: it saw itself downed or removed, another
+/// Tells the node that the cluster downed it (the node keeps the first reason): it saw itself downed or removed, another
 /// node quarantined it, or the store refused its writes (<see cref="NodeFenced"/>). Its shards may
 /// have moved, so the node must stop consuming at once (unacked messages go back to the broker
 /// for the other nodes) and leave, without a last checkpoint.
@@ -16,18 +16,17 @@ public sealed class DownedWatcher : ReceiveActor
 {
     private readonly Action<string> _downed;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
-    private bool _told;
 
     public DownedWatcher(Action<string> downed)
     {
         _downed = downed;
         Receive<ClusterEvent.MemberDowned>(d => d.Member.UniqueAddress.Equals(_cluster.SelfUniqueAddress),
-            _ => Tell("the cluster downed this node"));
+            _ => _downed("the cluster downed this node"));
         // After a graceful leave the node is removed too, once it stopped consuming: not a down.
         Receive<ClusterEvent.MemberRemoved>(r => r.PreviousStatus == MemberStatus.Down && r.Member.UniqueAddress.Equals(_cluster.SelfUniqueAddress),
-            _ => Tell("the cluster removed this node"));
-        Receive<NodeFenced>(f => Tell(f.Reason));
-        Receive<ThisActorSystemQuarantinedEvent>(q => Tell($"node {q.RemoteAddress} quarantined this node"));
+            _ => _downed("the cluster removed this node"));
+        Receive<NodeFenced>(f => _downed(f.Reason));
+        Receive<ThisActorSystemQuarantinedEvent>(q => _downed($"node {q.RemoteAddress} quarantined this node"));
         ReceiveAny(_ => { });
     }
 
@@ -43,13 +42,6 @@ public sealed class DownedWatcher : ReceiveActor
     {
         _cluster.Unsubscribe(Self);
         Context.System.EventStream.Unsubscribe(Self);
-    }
-
-    private void Tell(string reason)
-    {
-        if (_told) return;
-        _told = true;
-        _downed(reason);
     }
 
     public static Props Props(Action<string> downed) => Akka.Actor.Props.Create(() => new DownedWatcher(downed));

@@ -92,8 +92,7 @@ public sealed class MonitorNode
         var cluster = Akka.Cluster.Cluster.Get(system);
         var downed = new CancellationTokenSource();
         var fencing = new WriterFencing(cluster.SelfUniqueAddress,
-            () => downed.IsCancellationRequested || cluster.IsTerminated || cluster.SelfMember.Status is not (MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp)
-                || cluster.State.Members.Any(m => m.UniqueAddress.Equals(cluster.SelfUniqueAddress) && m.Status == MemberStatus.Down));
+            () => downed.IsCancellationRequested || cluster.IsTerminated || cluster.SelfMember.Status is not (MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp));
         await Task.Run(() => store.RegisterWriter(fencing.Self, cluster.SelfAddress.ToString()));
         // First, so that checkpoints of other nodes' receivers find it as soon as this node is a
         // member (the task types it has not seen yet are written once more, harmlessly).
