@@ -353,13 +353,11 @@ public sealed class SqlStateStore : IStateStore
     {
         // The row lock taken by the writer's UPDATE in its commit makes this wait for that commit.
         using var c = Open();
-        using var tx = c.BeginTransaction();
-        Execute(c, tx, """
+        Execute(c, null, """
             INSERT INTO am_writers (incarnation, address, registered, commits, fenced_at, fenced_by) VALUES (@i, @a, @t, 0, @t, @b)
             ON CONFLICT (incarnation) DO UPDATE SET fenced_at = COALESCE(am_writers.fenced_at, excluded.fenced_at),
               fenced_by = COALESCE(am_writers.fenced_by, excluded.fenced_by)
             """, ("@i", incarnation), ("@a", address), ("@t", Now()), ("@b", fencedBy));
-        tx.Commit();
     }
 
     private static double Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;

@@ -27,8 +27,7 @@ public sealed class WriterFencing(UniqueAddress self, Func<bool> selfDowned)
     public bool Begin(Member member)
     {
         if (!member.HasRole(Client.MonitorClient.MonitorRole) || member.UniqueAddress.Equals(self) || selfDowned()) return false;
-        if (_fenced.Contains(member.UniqueAddress) || !_fencing.Add(member.UniqueAddress)) return false;
-        return true;
+        return !_fenced.Contains(member.UniqueAddress) && _fencing.Add(member.UniqueAddress);
     }
 
     public void Done(UniqueAddress node)
