@@ -18,32 +18,18 @@ namespace ActorMonitor.Host.Tests;
 public sealed class QueryApiFixture : IAsyncLifetime
 {
     public const string CorpusName = "synth-2k-shuffled";
-    private readonly string _file = Path.Combine(Path.GetTempPath(), $"am-http-{Guid.NewGuid():N}.db");
-    private ActorSystem _system = null!;
-    private WebApplication _app = null!;
+    private FedHttpNode _node = null!;
 
     public QueryReference Reference { get; } = new(CorpusName);
-    public string Url { get; private set; } = null!;
+    public string Url => _node.Url;
 
     public async Task InitializeAsync()
     {
-        _system = await MonitorSystem.StartAsync(MonitorConfig.With($"actormonitor.receiver.utcoffset = 0\nactormonitor.journal = \"sqlite:{_file}\""));
-        var node = await MonitorNode.StartAsync(_system);
-        using (var reader = File.OpenRead(Corpus.Capture(CorpusName)))
-            await CaptureFeeder.FeedAsync(node, reader);
-        await node.Queries.DrainAsync(TimeSpan.FromSeconds(30));
-        var port = Repo.FreePort();
-        Url = $"http://127.0.0.1:{port}";
-        _app = await HttpEndpoint.StartAsync(node, null, $"127.0.0.1:{port}", CancellationToken.None);
+        using var capture = File.OpenRead(Corpus.Capture(CorpusName));
+        _node = await FedHttpNode.StartAsync(capture, "actormonitor.receiver.utcoffset = 0", drainSeconds: 30);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _system.Terminate();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var f in new[] { _file, _file + "-wal", _file + "-shm" }) File.Delete(f);
-    }
+    public async Task DisposeAsync() => await _node.DisposeAsync();
 }
 
 public sealed class QueryApiTests(QueryApiFixture fixture) : IClassFixture<QueryApiFixture>

@@ -18,17 +18,13 @@ public sealed class WorkerPagingTests : IAsyncLifetime
 {
     private const int Workers = 2500;
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
-    private readonly string _file = Path.Combine(Path.GetTempPath(), $"am-workers-{Guid.NewGuid():N}.db");
-    private ActorSystem _system = null!;
-    private WebApplication _app = null!;
+    private FedHttpNode _node = null!;
     private string _url = null!;
 
     private static string Name(int i) => $"fake{i:D5}@flood";
 
     public async Task InitializeAsync()
     {
-        _system = await MonitorSystem.StartAsync(MonitorConfig.With($"actormonitor.journal = \"sqlite:{_file}\""));
-        var node = await MonitorNode.StartAsync(_system);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
         var capture = new StringBuilder();
         foreach (var i in Enumerable.Range(0, Workers).Reverse()) // not in name order
@@ -40,22 +36,12 @@ public sealed class WorkerPagingTests : IAsyncLifetime
                 properties = new { content_type = "application/json", content_encoding = "utf-8" }, body, local_received = now,
             }));
         }
-        using (var reader = new MemoryStream(Encoding.UTF8.GetBytes(capture.ToString())))
-            await CaptureFeeder.FeedAsync(node, reader);
-        await node.Queries.DrainAsync(TimeSpan.FromSeconds(60));
-        await node.Queries.CheckpointAsync(TimeSpan.FromSeconds(60));
-        var port = Repo.FreePort();
-        _url = $"http://127.0.0.1:{port}";
-        _app = await HttpEndpoint.StartAsync(node, null, $"127.0.0.1:{port}", CancellationToken.None);
+        using var reader = new MemoryStream(Encoding.UTF8.GetBytes(capture.ToString()));
+        _node = await FedHttpNode.StartAsync(reader, checkpoint: true);
+        _url = _node.Url;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _system.Terminate();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var f in new[] { _file, _file + "-wal", _file + "-shm" }) File.Delete(f);
-    }
+    public async Task DisposeAsync() => await _node.DisposeAsync();
 
     [Fact]
     public async Task Flowers_worker_list_is_paged_by_hostname_in_flowers_shape()
