@@ -128,7 +128,11 @@ public sealed record StatsReply(
     int AwaitingCheckpoint,
     int CheckpointFailures,
     StoreStats Store,
-    IReadOnlyDictionary<string, long> Rejections) : IQueryWireMessage;
+    IReadOnlyDictionary<string, long> Rejections) : IQueryWireMessage
+{
+    /// <summary>Events this node's receiver sent in batches to the node holding their entities (since it started).</summary>
+    public long RelayedEvents { get; init; }
+}
 
 /// <summary>The store of one node, as the "store" object of <c>/api/stats</c>.</summary>
 public sealed record StoreStats(

@@ -104,6 +104,7 @@ public sealed class QuerySerializer(ExtendedActorSystem system) : SerializerWith
                 w.Write(s.Failing);
                 w.WriteNullable(s.LastError);
                 w.WriteCounts(m.Rejections);
+                w.Write(m.RelayedEvents);
                 break;
             case QueryFailed m:
                 w.Write(m.Error);
@@ -131,7 +132,11 @@ public sealed class QuerySerializer(ExtendedActorSystem system) : SerializerWith
             r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(),
             new StoreStats(r.ReadString(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadDouble(),
                 r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadBoolean(), r.ReadNullable()),
-            r.ReadCounts()),
+            r.ReadCounts())
+        {
+            // Older nodes end here.
+            RelayedEvents = r.BaseStream.Position < r.BaseStream.Length ? r.ReadInt64() : 0,
+        },
         "qf" => new QueryFailed(r.ReadString(), r.ReadBoolean()),
         _ => throw new SerializationException($"unknown manifest '{manifest}'"),
     });

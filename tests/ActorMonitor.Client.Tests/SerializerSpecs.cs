@@ -6,6 +6,7 @@ using ActorMonitor.Cluster.Hosting;
 using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
+using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Cluster.Serialization;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
@@ -118,6 +119,14 @@ public class SerializerSpecs
                 CheckpointNow.Instance,
                 CheckpointDone.Instance,
                 new FeedPresence("akka.tcp://actormonitor@127.0.0.1:4054"),
+                new RelayEvents(
+                [
+                    new ApplyTaskEvent(taskEvent.Uuid, 30, taskEvent, Seq: 9),
+                    new ApplyWorkerEvents("w1@demo-1", 31, [new WorkerEvent("online", 1795431375.25, 1795431375.26, [new("sw_ver", "\"5.3.6\"")], Id: 44)]),
+                    new ApplyTaskEvent(taskEvent.Uuid, 32, taskEvent with { Subject = "started" }),
+                ]),
+                new RelayEvents([]),
+                new AppliedBatch([new EventsApplied(33), new EventsApplied(34, [7UL, ulong.MaxValue])]),
             ];
             foreach (var message in messages) AssertRoundTrip<MonitorSerializer>(system, message);
         }

@@ -4,6 +4,7 @@ using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Queries;
 using ActorMonitor.Cluster.Receiver;
+using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
@@ -127,10 +128,14 @@ public sealed class MonitorNode
         var charts = system.ActorOf(ChartActor.Props(new ChartSeries(settings.ChartStep, settings.ChartRetention), live, now ?? WallClock,
             Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), "charts");
 
+        var taskShards = new TaskMessageExtractor(settings.TaskShards);
+        var workerShards = new WorkerMessageExtractor(settings.WorkerShards);
         var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.PropsFor(keeper, metrics), shardingSettings,
-            new TaskMessageExtractor(settings.TaskShards), strategy, StopEntity.Instance);
+            taskShards, strategy, StopEntity.Instance);
         var workers = await sharding.StartAsync(WorkerEntity.TypeName, WorkerEntity.PropsFor(keeper, metrics), shardingSettings,
-            new WorkerMessageExtractor(settings.WorkerShards), strategy, StopEntity.Instance);
+            workerShards, strategy, StopEntity.Instance);
+        system.ActorOf(EventRelay.Props(tasks, workers), EventRelay.Name);
+        var relay = new RelayRouting(new ShardHomes(id => taskShards.ShardId(id)), new ShardHomes(id => workerShards.ShardId(id)));
 
         var index = system.ActorOf(EventIndexActor.Props(eventIndex), "event-index");
         var checkpoints = new CheckpointSettings(settings.NodeName, settings.CheckpointInterval, settings.CheckpointMaxMessages, settings.SnapshotEvery, ClusterWide: true)
@@ -139,7 +144,7 @@ public sealed class MonitorNode
         };
         var receiver = system.ActorOf(
             EventReceiverActor.Props(tasks, workers, index, keeper, settings.HereUtcOffset, now ?? WallClock, checkpoints,
-                restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted),
+                restored with { Seq = Math.Max(restored.Seq, totals.MaxSeq) }, OthersCounted, relay),
             ReceiverName);
         var node = new MonitorNode(system, settings, store, keeper, tasks, workers, index, receiver, metrics, live, charts, downed);
         system.ActorOf(DownedWatcher.Props(node.MarkDowned), "downed-watcher");

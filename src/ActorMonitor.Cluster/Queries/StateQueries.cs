@@ -40,7 +40,7 @@ public sealed class StateQueries(MonitorNode node)
             new StoreStats(node.Settings.Journal.ToString(), keeper.LiveTasks, keeper.LiveWorkers, keeper.Dirty, keeper.Commits,
                 keeper.RowsWritten, Math.Round(keeper.CommitTime.TotalSeconds, 3), keeper.FailedCommits, keeper.Passivations,
                 keeper.RowsLoaded, keeper.StoreFailing, keeper.LastError),
-            stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value));
+            stats.RejectionsByCause.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value)) { RelayedEvents = stats.RelayedEvents };
     }
 
     public Task<IndexSummary> IndexSummaryAsync(int? tasksByTimeLimit = null) =>

@@ -3,10 +3,12 @@ using ActorMonitor.Celery.Receiver;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster.Index;
 using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 
 namespace ActorMonitor.Cluster.Receiver;
@@ -97,6 +99,18 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
 
     private sealed record OthersCounted(IReadOnlyCollection<ulong>? Hashes, Exception? Error);
 
+    private sealed record FlushRelays
+    {
+        public static readonly FlushRelays Instance = new();
+    }
+
+    private sealed record RefreshHomes
+    {
+        public static readonly RefreshHomes Instance = new();
+    }
+
+    private sealed record HomesSeen(ShardHomes Homes, ClusterShardingStats? Stats);
+
     private readonly ReceiverRules _rules;
     private readonly Func<double> _now;
     private readonly IActorRef _tasks;
@@ -138,14 +152,23 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     private IReadOnlyCollection<ulong> _othersCounted = [];
     private DateTime _othersLoadedAt = DateTime.MinValue;
     private bool _loadingOthers;
+    // Where shards live, so events for another node's entities go there in one message per batch.
+    private readonly RelayRouting? _relay;
+    private readonly RelayOutbox _outbox = new();
+    private readonly Dictionary<Address, ActorSelection> _relays = new();
+    private bool _flushQueued;
+    private DateTime _homesAskedAt = DateTime.MinValue;
+    private long _relayedEvents;
 
     /// <param name="othersCounted">
     /// Reads what other nodes' receivers counted in their last checkpoints (in a cluster): a
     /// message the broker redelivers here after its first receiver was lost is then recognised.
     /// </param>
     public EventReceiverActor(IActorRef tasks, IActorRef workers, IActorRef index, IActorRef keeper, Func<long> hereUtcOffset,
-        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored, Func<Task<IReadOnlyCollection<ulong>>>? othersCounted = null)
+        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored, Func<Task<IReadOnlyCollection<ulong>>>? othersCounted = null,
+        RelayRouting? relay = null)
     {
+        _relay = relay;
         _loadOthersCounted = othersCounted;
         _cutCounter = restored.Cut;
         _tasks = tasks;
@@ -176,8 +199,9 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     public IStash Stash { get; set; } = null!;
 
     public static Props Props(IActorRef tasks, IActorRef workers, IActorRef index, IActorRef keeper, Func<long> hereUtcOffset,
-        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored, Func<Task<IReadOnlyCollection<ulong>>>? othersCounted = null) =>
-        Akka.Actor.Props.Create(() => new EventReceiverActor(tasks, workers, index, keeper, hereUtcOffset, now, settings, restored, othersCounted));
+        Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored, Func<Task<IReadOnlyCollection<ulong>>>? othersCounted = null,
+        RelayRouting? relay = null) =>
+        Akka.Actor.Props.Create(() => new EventReceiverActor(tasks, workers, index, keeper, hereUtcOffset, now, settings, restored, othersCounted, relay));
 
     protected override void PreStart()
     {
@@ -189,6 +213,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             _selfAddress = cluster.SelfAddress;
             cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
         }
+        if (_relay is not null) Timers.StartPeriodicTimer("homes", RefreshHomes.Instance, TimeSpan.Zero, RelayRouting.RefreshEvery);
         else _selfAddress = Self.Path.Address;
     }
 
@@ -218,6 +243,19 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             case EventsApplied a:
                 OnApplied(a);
                 break;
+            case AppliedBatch b:
+                foreach (var a in b.Answers) OnApplied(a);
+                break;
+            case FlushRelays:
+                _flushQueued = false;
+                foreach (var (node, items) in _outbox.Drain()) SendToRelay(node, items);
+                break;
+            case RefreshHomes:
+                AskHomes();
+                break;
+            case HomesSeen h:
+                if (h.Stats is not null) h.Homes.Update(h.Stats, _selfAddress);
+                break;
             case Tick:
                 ResendOverdue(DateTime.UtcNow < _resendUntil ? _settings.ResendAfter : _settings.StuckAfter);
                 if (_undurable.Count > 0 || _checkpointWaiters.Count > 0) StartCheckpoint();
@@ -236,6 +274,8 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             case ClusterEvent.MemberRemoved r when r.Member.HasRole(Client.MonitorClient.MonitorRole) && !r.Member.Address.Equals(_selfAddress):
                 OnNodeRemoved(r);
                 _monitorNodes.Remove(r.Member.Address);
+                _relay?.Tasks.Forget(r.Member.Address);
+                _relay?.Workers.Forget(r.Member.Address);
                 break;
             case ClusterEvent.IMemberEvent e:
                 // From Up on: a joining node starts its keeper and its regions only once it is Up.
@@ -276,6 +316,8 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                     AwaitingCheckpoint = _undurable.Count + (_cut?.Messages.Count ?? 0),
                     CheckpointFailures = _checkpointFailures,
                     CheckpointWaitsForNode = _checkpointFailures > 0 && _failureWasMembership,
+                    RelayedEvents = _relayedEvents,
+                    ShardHomes = (_relay?.Tasks.Count ?? 0) + (_relay?.Workers.Count ?? 0),
                 });
                 break;
             default:
@@ -353,7 +395,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             var ev = events[i];
             if (ev.IsTaskEvent)
             {
-                _tasks.Tell(new ApplyTaskEvent(ev.Uuid!, p.Delivery, TaskEvent.From(ev), p.Seqs[i]));
+                Route(_tasks, _relay?.Tasks, ev.Uuid!, new ApplyTaskEvent(ev.Uuid!, p.Delivery, TaskEvent.From(ev), p.Seqs[i]));
                 p.Remaining++;
                 if (ev.Subject != "sent") WorkerBatch(ref byWorker, ev.Hostname!).Add(WorkerEvent.TaskHeartbeat(ev));
             }
@@ -365,9 +407,53 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         if (byWorker is null) return;
         foreach (var (hostname, batch) in byWorker)
         {
-            _workers.Tell(new ApplyWorkerEvents(hostname, p.Delivery, batch));
+            Route(_workers, _relay?.Workers, hostname, new ApplyWorkerEvents(hostname, p.Delivery, batch));
             p.Remaining++;
         }
+    }
+
+    /// <summary>
+    /// To the entity's region, or, when its shard lives on another monitor node, into that node's
+    /// next batch: sent once this receiver has taken what its mailbox holds now.
+    /// </summary>
+    private void Route(IActorRef region, ShardHomes? homes, string entityId, object message)
+    {
+        var home = homes?.Of(entityId);
+        if (home is null || home.Equals(_selfAddress) || !_monitorNodes.Contains(home))
+        {
+            // A shard not seen yet (new, or moved from a lost node): learn its home soon.
+            if (home is null && homes is not null && DateTime.UtcNow - _homesAskedAt > TimeSpan.FromMilliseconds(250)) AskHomes();
+            region.Tell(message);
+            return;
+        }
+        _relayedEvents++;
+        if (_outbox.Add(home, message) is { } full) SendToRelay(home, full);
+        else if (!_flushQueued)
+        {
+            _flushQueued = true;
+            Self.Tell(FlushRelays.Instance);
+        }
+    }
+
+    private void SendToRelay(Address node, List<object> items)
+    {
+        if (!_relays.TryGetValue(node, out var relay))
+            _relays[node] = relay = Context.ActorSelection(new RootActorPath(node) / "user" / EventRelay.Name);
+        relay.Tell(new RelayEvents(items));
+    }
+
+    private void AskHomes()
+    {
+        _homesAskedAt = DateTime.UtcNow;
+        AskHomes(_tasks, _relay!.Tasks);
+        AskHomes(_workers, _relay.Workers);
+    }
+
+    private void AskHomes(IActorRef region, ShardHomes homes)
+    {
+        var self = Self;
+        region.Ask<ClusterShardingStats>(new GetClusterShardingStats(RelayRouting.RefreshEvery), RelayRouting.RefreshEvery + RelayRouting.RefreshEvery)
+            .ContinueWith(t => self.Tell(new HomesSeen(homes, t.IsCompletedSuccessfully ? t.Result : null)));
     }
 
     /// <summary>Sends a message's events again under a new delivery id; a released one waits for its entities again before a checkpoint may cover it.</summary>

@@ -71,4 +71,10 @@ public sealed record ReceiverStats(
 
     /// <summary>The last failure was a node that stopped answering or left, not the store or the journal.</summary>
     public bool CheckpointWaitsForNode { get; init; }
+
+    /// <summary>Entity messages sent in batches to the relay of the node holding their shard (not counted across restarts).</summary>
+    public long RelayedEvents { get; init; }
+
+    /// <summary>Task and worker shards whose node this receiver knows (it batches events for those on other nodes).</summary>
+    public int ShardHomes { get; init; }
 }

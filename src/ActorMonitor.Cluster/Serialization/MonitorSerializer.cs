@@ -4,6 +4,7 @@ using ActorMonitor.Client;
 using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
+using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
 using Akka.Actor;
@@ -32,6 +33,8 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         CheckpointNow => "cn",
         CheckpointDone => "cd",
         FeedPresence => "fp",
+        RelayEvents => "rb",
+        AppliedBatch => "ab",
         _ => throw new ArgumentException($"cannot serialize {o.GetType()}"),
     };
 
@@ -40,16 +43,23 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         switch (obj)
         {
             case ApplyTaskEvent m:
-                w.Write(m.Uuid);
-                w.Write(m.DeliveryId);
-                w.Write(m.Seq);
-                WriteTaskEvent(w, m.Event);
+                WriteApplyTaskEvent(w, m);
                 break;
             case ApplyWorkerEvents m:
-                w.Write(m.Hostname);
-                w.Write(m.DeliveryId);
-                w.Write(m.Events.Count);
-                foreach (var e in m.Events) WriteWorkerEvent(w, e);
+                WriteApplyWorkerEvents(w, m);
+                break;
+            case RelayEvents m:
+                w.Write(m.Items.Count);
+                foreach (var item in m.Items)
+                {
+                    w.Write(item is ApplyTaskEvent);
+                    if (item is ApplyTaskEvent t) WriteApplyTaskEvent(w, t);
+                    else WriteApplyWorkerEvents(w, (ApplyWorkerEvents)item);
+                }
+                break;
+            case AppliedBatch m:
+                w.Write(m.Answers.Count);
+                foreach (var a in m.Answers) WriteEventsApplied(w, a);
                 break;
             case AdoptChild m:
                 w.Write(m.Uuid);
@@ -59,9 +69,7 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
                 w.Write(m.DuplicateOf);
                 break;
             case EventsApplied m:
-                w.Write(m.DeliveryId);
-                w.Write(m.Duplicates?.Count ?? 0);
-                if (m.Duplicates is not null) foreach (var id in m.Duplicates) w.Write(id);
+                WriteEventsApplied(w, m);
                 break;
             case Checkpoint m:
                 w.Write(m.Id);
@@ -108,8 +116,47 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         "cn" => CheckpointNow.Instance,
         "cd" => CheckpointDone.Instance,
         "fp" => new FeedPresence(r.ReadString()),
+        "rb" => ReadRelayEvents(r),
+        "ab" => ReadAppliedBatch(r),
         _ => throw new SerializationException($"unknown manifest '{manifest}'"),
     });
+
+    private static RelayEvents ReadRelayEvents(BinaryReader r)
+    {
+        var items = new object[r.ReadInt32()];
+        for (var i = 0; i < items.Length; i++) items[i] = r.ReadBoolean() ? ReadApplyTaskEvent(r) : ReadApplyWorkerEvents(r);
+        return new RelayEvents(items);
+    }
+
+    private static AppliedBatch ReadAppliedBatch(BinaryReader r)
+    {
+        var answers = new EventsApplied[r.ReadInt32()];
+        for (var i = 0; i < answers.Length; i++) answers[i] = ReadEventsApplied(r);
+        return new AppliedBatch(answers);
+    }
+
+    private static void WriteApplyTaskEvent(BinaryWriter w, ApplyTaskEvent m)
+    {
+        w.Write(m.Uuid);
+        w.Write(m.DeliveryId);
+        w.Write(m.Seq);
+        WriteTaskEvent(w, m.Event);
+    }
+
+    private static void WriteApplyWorkerEvents(BinaryWriter w, ApplyWorkerEvents m)
+    {
+        w.Write(m.Hostname);
+        w.Write(m.DeliveryId);
+        w.Write(m.Events.Count);
+        foreach (var e in m.Events) WriteWorkerEvent(w, e);
+    }
+
+    private static void WriteEventsApplied(BinaryWriter w, EventsApplied m)
+    {
+        w.Write(m.DeliveryId);
+        w.Write(m.Duplicates?.Count ?? 0);
+        if (m.Duplicates is not null) foreach (var id in m.Duplicates) w.Write(id);
+    }
 
     private static ApplyTaskEvent ReadApplyTaskEvent(BinaryReader r)
     {

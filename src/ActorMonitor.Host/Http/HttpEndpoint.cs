@@ -84,6 +84,7 @@ public static class HttpEndpoint
                 rejected_events = stats.RejectedEvents, clock = stats.Clock, in_flight = stats.InFlight,
                 duplicate_events = stats.DuplicateEvents, duplicate_messages = stats.DuplicateMessages,
                 awaiting_checkpoint = stats.AwaitingCheckpoint, checkpoint_failures = stats.CheckpointFailures,
+                relayed_events = stats.RelayedEvents,
                 store = new
                 {
                     journal = store.Journal, live_tasks = store.LiveTasks, live_workers = store.LiveWorkers,

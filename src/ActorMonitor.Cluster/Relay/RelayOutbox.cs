@@ -1,0 +1,59 @@
+using ActorMonitor.Cluster.Tasks;
+using ActorMonitor.Cluster.Workers;
+using Akka.Actor;
+
+namespace ActorMonitor.Cluster.Relay;
+
+/// <summary>
+/// A receiver's events for other nodes, gathered per node until the receiver has taken what its
+/// mailbox held (or a node's batch is as large as one remote message should be), then sent to
+/// that node's <see cref="EventRelay"/> as one message.
+/// </summary>
+public sealed class RelayOutbox
+{
+    /// <summary>Well under Akka's remote frame limit, whatever the events carry.</summary>
+    public const int MaxBatchBytes = 256 * 1024;
+
+    private readonly Dictionary<Address, (List<object> Items, int Bytes)> _byNode = new();
+
+    public bool IsEmpty => _byNode.Count == 0;
+
+    /// <summary>Adds an event for <paramref name="node"/>; returns a batch that is full and must go now.</summary>
+    public List<object>? Add(Address node, object item)
+    {
+        var size = Size(item);
+        _byNode.TryGetValue(node, out var batch);
+        batch.Items ??= [];
+        batch.Items.Add(item);
+        batch.Bytes += size;
+        if (batch.Bytes < MaxBatchBytes)
+        {
+            _byNode[node] = batch;
+            return null;
+        }
+        _byNode.Remove(node);
+        return batch.Items;
+    }
+
+    public IReadOnlyList<(Address Node, List<object> Items)> Drain()
+    {
+        var all = _byNode.Select(kv => (kv.Key, kv.Value.Items)).ToList();
+        _byNode.Clear();
+        return all;
+    }
+
+    /// <summary>A rough wire size: the events' raw fields dominate.</summary>
+    private static int Size(object item) => item switch
+    {
+        ApplyTaskEvent t => 64 + FieldBytes(t.Event.Fields),
+        ApplyWorkerEvents w => 64 + w.Events.Sum(e => 32 + FieldBytes(e.Fields)),
+        _ => 64,
+    };
+
+    private static int FieldBytes(IReadOnlyList<KeyValuePair<string, string>> fields)
+    {
+        var n = 0;
+        foreach (var (k, v) in fields) n += k.Length + v.Length + 4;
+        return n;
+    }
+}

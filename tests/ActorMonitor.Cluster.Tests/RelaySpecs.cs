@@ -1,0 +1,202 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using ActorMonitor.Celery.State;
+using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Cluster.Relay;
+using ActorMonitor.Cluster.Tasks;
+using ActorMonitor.Cluster.Workers;
+using ActorMonitor.Tests.Shared;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.TestKit.Xunit2;
+using Xunit.Abstractions;
+using AkkaCluster = Akka.Cluster.Cluster;
+
+namespace ActorMonitor.Cluster.Tests;
+
+public class EventRelaySpecs : TestKit
+{
+    private static ApplyTaskEvent TaskEventFor(string uuid, long delivery) =>
+        new(uuid, delivery, new TaskEvent(uuid, "started", "w1@h", 10, 1, 11, [new("pid", "7")], Id: 1));
+
+    [Fact]
+    public void Hands_events_to_the_local_regions_under_its_own_ids_and_returns_the_answers_per_receiver()
+    {
+        var tasks = CreateTestProbe();
+        var workers = CreateTestProbe();
+        var relay = Sys.ActorOf(EventRelay.Props(tasks.Ref, workers.Ref));
+        var receiverA = CreateTestProbe();
+        var receiverB = CreateTestProbe();
+
+        relay.Tell(new RelayEvents([TaskEventFor("a", 5), new ApplyWorkerEvents("w1@h", 6, [])]), receiverA.Ref);
+        relay.Tell(new RelayEvents([TaskEventFor("b", 5)]), receiverB.Ref);
+
+        var a = tasks.ExpectMsg<ApplyTaskEvent>();
+        var w = workers.ExpectMsg<ApplyWorkerEvents>();
+        var b = tasks.ExpectMsg<ApplyTaskEvent>();
+        Assert.Equal(("a", "w1@h", "b"), (a.Uuid, w.Hostname, b.Uuid));
+        // Two receivers' delivery 5 must not be confused: the relay numbers what it forwards.
+        Assert.Equal(3, new[] { a.DeliveryId, w.DeliveryId, b.DeliveryId }.Distinct().Count());
+        Assert.Equal(relay, tasks.LastSender);
+
+        relay.Tell(new EventsApplied(b.DeliveryId), tasks.Ref);
+        relay.Tell(new EventsApplied(a.DeliveryId, [1UL]), tasks.Ref);
+        relay.Tell(new EventsApplied(w.DeliveryId), workers.Ref);
+        relay.Tell(new EventsApplied(a.DeliveryId), tasks.Ref); // answered twice: forwarded once
+        relay.Tell(new EventsApplied(999), tasks.Ref); // not one of its ids
+
+        var toA = Answers(receiverA, 2);
+        Assert.Equal([(5L, "1"), (6L, "")], toA.Select(x => (x.DeliveryId, string.Join(",", x.Duplicates ?? []))).OrderBy(x => x.DeliveryId));
+        Assert.Equal([5L], Answers(receiverB, 1).Select(x => x.DeliveryId));
+        receiverA.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        receiverB.ExpectNoMsg(TimeSpan.FromMilliseconds(10));
+    }
+
+    private static List<EventsApplied> Answers(Akka.TestKit.TestProbe receiver, int count)
+    {
+        var answers = new List<EventsApplied>();
+        while (answers.Count < count) answers.AddRange(receiver.ExpectMsg<AppliedBatch>().Answers);
+        Assert.Equal(count, answers.Count);
+        return answers;
+    }
+
+    [Fact]
+    public void Routes_older_than_two_sweeps_are_forgotten()
+    {
+        var routes = new RelayRoutes();
+        var receiver = CreateTestProbe().Ref;
+        var first = routes.Add(receiver, 1);
+        routes.Sweep();
+        var second = routes.Add(receiver, 2);
+        Assert.True(routes.TryComplete(first, out _, out var delivery));
+        Assert.Equal(1, delivery);
+        var third = routes.Add(receiver, 3);
+        routes.Sweep();
+        routes.Sweep();
+        Assert.False(routes.TryComplete(second, out _, out _));
+        Assert.False(routes.TryComplete(third, out _, out _));
+        Assert.Equal(0, routes.Count);
+    }
+}
+
+public class RelayOutboxSpecs
+{
+    private static readonly Address NodeB = new("akka.tcp", "actormonitor", "127.0.0.1", 4002);
+    private static readonly Address NodeC = new("akka.tcp", "actormonitor", "127.0.0.1", 4003);
+
+    [Fact]
+    public void Gathers_per_node_and_hands_over_a_batch_once_it_is_as_large_as_one_remote_message_should_be()
+    {
+        var outbox = new RelayOutbox();
+        var big = new string('x', 10_000);
+        var ev = new TaskEvent("a", "sent", "w@h", 1, 1, 1, [new("args", big)], Id: 1);
+        Assert.Null(outbox.Add(NodeC, new ApplyWorkerEvents("w@h", 1, [])));
+        List<object>? full = null;
+        var added = 0;
+        while (full is null)
+        {
+            full = outbox.Add(NodeB, new ApplyTaskEvent("a", ++added, ev));
+            Assert.True(added < 100);
+        }
+        Assert.Equal(added, full.Count);
+        Assert.InRange(added * big.Length, RelayOutbox.MaxBatchBytes - big.Length, RelayOutbox.MaxBatchBytes + big.Length);
+
+        var rest = outbox.Drain();
+        Assert.Equal([NodeC], rest.Select(r => r.Node));
+        Assert.True(outbox.IsEmpty);
+    }
+}
+
+public class ShardHomesSpecs
+{
+    private static readonly Address Self = new("akka.tcp", "actormonitor", "127.0.0.1", 4001);
+    private static readonly Address NodeB = new("akka.tcp", "actormonitor", "127.0.0.1", 4002);
+
+    [Fact]
+    public void Knows_the_node_of_each_shard_the_cluster_listed_and_forgets_a_lost_node()
+    {
+        var homes = new ShardHomes(id => id[..1]);
+        Assert.Null(homes.Of("1-task"));
+        homes.Update(new ClusterShardingStats(ImmutableDictionary<Address, ShardRegionStats>.Empty
+            .Add(new Address("akka", "actormonitor"), new ShardRegionStats(ImmutableDictionary<string, int>.Empty.Add("1", 3), ImmutableHashSet<string>.Empty))
+            .Add(NodeB, new ShardRegionStats(ImmutableDictionary<string, int>.Empty.Add("2", 1).Add("3", 0), ImmutableHashSet<string>.Empty))), Self);
+
+        Assert.Equal(Self, homes.Of("1-task")); // the local region's address has no host
+        Assert.Equal(NodeB, homes.Of("2-task"));
+        Assert.Equal(NodeB, homes.Of("3-task"));
+        Assert.Null(homes.Of("4-task"));
+        homes.Forget(NodeB);
+        Assert.Null(homes.Of("2-task"));
+        Assert.Equal(Self, homes.Of("1-task"));
+    }
+}
+
+/// <summary>
+/// Two monitor nodes in one process, one store: a capture fed to one node's receiver reaches the
+/// entities on the other through that node's relay, and the state equals Celery's.
+/// </summary>
+public class TwoNodeRelaySpecs(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Events_for_the_other_nodes_shards_go_through_its_relay_and_the_state_equals_celerys()
+    {
+        var config = "actormonitor.receiver.utcoffset = 0\nactormonitor.journal = memory\nakka.remote.dot-netty.tcp.port = 0\n";
+        var store = new MemoryStateStore();
+        var systemA = await MonitorSystem.StartAsync(MonitorConfig.With(config + "actormonitor.node-name = a"));
+        ActorSystem? systemB = null;
+        try
+        {
+            var seed = AkkaCluster.Get(systemA).SelfAddress;
+            systemB = await MonitorSystem.StartAsync(MonitorConfig.With(config + $"actormonitor.node-name = b\nakka.cluster.seed-nodes = [\"{seed}\"]"));
+            var nodeA = await MonitorNode.StartAsync(systemA, store: store);
+            var nodeB = await MonitorNode.StartAsync(systemB, store: store);
+
+            // The first part allocates the shards; the receiver learns where they live, then the rest
+            // (most of the capture) finds them.
+            var lines = File.ReadAllLines(Corpus.Capture("synth-2k"));
+            await Feed(nodeA, lines.Take(400));
+            var addressB = AkkaCluster.Get(systemB).SelfAddress;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (true)
+            {
+                var tasks = await nodeA.Tasks.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(3)), TimeSpan.FromSeconds(5));
+                var workers = await nodeA.Workers.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(3)), TimeSpan.FromSeconds(5));
+                var allocated = tasks.Regions.Values.Concat(workers.Regions.Values).Sum(r => r.Stats.Count);
+                var known = (await nodeA.Queries.ReceiverStatsAsync()).ShardHomes;
+                if (known >= allocated && tasks.Regions.TryGetValue(addressB, out var regionB) && regionB.Stats.Count > 0) break;
+                Assert.True(DateTime.UtcNow < deadline, $"node a's receiver knows {known} of {allocated} shards' homes");
+                await Task.Delay(100);
+            }
+            await Feed(nodeA, lines.Skip(400));
+            await nodeA.Queries.DrainAsync(TimeSpan.FromSeconds(30));
+
+            var stats = await nodeA.Queries.StatsAsync();
+            output.WriteLine($"relayed {stats.RelayedEvents} of {stats.AcceptedEvents} events");
+            Assert.True(stats.RelayedEvents > 0, "node a sent events for node b's shards through node b's relay");
+            var onB = await nodeB.Tasks.Ask<ShardRegionStats>(GetShardRegionStats.Instance, TimeSpan.FromSeconds(5));
+            Assert.True(onB.Stats.Values.Sum() > 0, "node b hosts task entities");
+
+            var state = await nodeA.Queries.StateAsync();
+            using var buffer = new MemoryStream();
+            state.WriteTo(buffer);
+            using var actual = JsonDocument.Parse(buffer.ToArray());
+            using var expected = JsonDocument.Parse(File.ReadAllBytes(Corpus.Expected("synth-2k")));
+            var diffs = StateComparison.Differences(expected.RootElement, actual.RootElement);
+            foreach (var d in diffs.Take(20)) output.WriteLine(d);
+            Assert.Empty(diffs);
+            Assert.Equal(0, stats.DuplicateEvents);
+        }
+        finally
+        {
+            if (systemB is not null) await systemB.Terminate();
+            await systemA.Terminate();
+        }
+    }
+
+    private static async Task Feed(MonitorNode node, IEnumerable<string> lines)
+    {
+        using var part = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"));
+        await CaptureFeeder.FeedAsync(node, part);
+    }
+}
