@@ -97,7 +97,7 @@ public sealed class MonitorNode
         await Task.Run(() => store.RegisterWriter(fencing.Self, cluster.SelfAddress.ToString()));
         // First, so that checkpoints of other nodes' receivers find it as soon as this node is a
         // member (the task types it has not seen yet are written once more, harmlessly).
-        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing), EventReceiverActor.KeeperName);
+        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing), CheckpointCoordinator.KeeperName);
 
         // Recovering the checkpoint journal starts Akka.Persistence.Sql's journal and snapshot
         // store, which create their tables: one node at a time.

@@ -14,87 +14,28 @@ using Akka.Event;
 namespace ActorMonitor.Cluster.Receiver;
 
 /// <summary>
-/// How the receiver checkpoints: see actormonitor.checkpoint in hocon/actormonitor.conf.
-/// <paramref name="ClusterWide"/>: every monitor node's keeper takes part in each checkpoint
-/// (entities on any node may hold this receiver's events); off for a lone test system.
-/// </summary>
-public sealed record CheckpointSettings(string NodeName, TimeSpan Interval, int MaxMessages, int SnapshotEvery, bool ClusterWide = false)
-{
-    public static readonly CheckpointSettings Default = new("node-1", TimeSpan.FromMilliseconds(200), 4000, 100);
-
-    /// <summary>A keeper that has not answered by then fails the checkpoint; it is retried.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>After a node was lost, deliveries still unanswered this long are sent again.</summary>
-    public TimeSpan ResendAfter { get; init; } = TimeSpan.FromSeconds(3);
-
-    /// <summary>
-    /// At any time, a delivery unanswered this long is sent again: a send lost on the way (to a
-    /// shard whose home moved after the resend window closed) would otherwise hold its message,
-    /// and every ack after it, for ever. Entities skip events they hold, so a resend is harmless.
-    /// </summary>
-    public TimeSpan StuckAfter { get; init; } = TimeSpan.FromSeconds(30);
-}
-
-/// <summary>
 /// Celery's EventReceiver as an actor: owns the Lamport clock, applies the receiver rules in
-/// message order, and fans each event out to its task and worker entities. A message is answered
-/// <see cref="MessageApplied"/> when every entity applied it, and, later, <see cref="MessagesDurable"/>
-/// when a checkpoint (the keeper's commit of the changed rows, then this receiver's counters in
-/// its journal) covers it: only then may the source ack it to the broker.
+/// message order, and fans each event out to its task and worker entities (through the
+/// <see cref="EventRouter"/>: events for another node's shards go there in batches). A message is
+/// answered <see cref="MessageApplied"/> when every entity applied it, and, later,
+/// <see cref="MessagesDurable"/> when a checkpoint covers it (its <see cref="CheckpointCoordinator"/>:
+/// the keepers' commits of the changed rows, then the counters in the journal): only then may the
+/// source ack it to the broker.
 /// Entities report events they had already applied (a redelivery); those are not counted again.
 /// The index is fed in message order once each message is complete, with new events only.
-/// In a cluster, a checkpoint commits the rows of every monitor node (entities anywhere may hold
-/// this receiver's events). When a node is downed, what its entities applied since their last
-/// commit is gone: every message not yet durable is sent again (entities skip what they hold),
-/// and only then can a checkpoint cover it.
+/// When a node is downed, what its entities applied since their last commit is gone: every
+/// message not yet durable is sent again (entities skip what they hold), and only then can a
+/// checkpoint cover it.
+/// Longer than its neighbours on purpose: the order of messages, their answers, their release and
+/// their resends after a node loss are one piece of state, kept in one place.
 /// </summary>
 public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnboundedStash
 {
-    private sealed class Pending(long delivery, IActorRef source, long sourceId, ulong bodyHash, IngestMessage message, IndexEntry[] entries, ulong[] ids)
-    {
-        /// <summary>The id entities answer to; a new one for each re-send, so late answers to an older send are ignored.</summary>
-        public long Delivery { get; set; } = delivery;
-        public IActorRef Source { get; } = source;
-        public long SourceId { get; } = sourceId;
-        public ulong BodyHash { get; } = bodyHash;
-        public IngestMessage Message { get; } = message;
-        public IndexEntry[] Entries { get; } = entries;
-        public ulong[] Ids { get; } = ids;
-        public int Remaining { get; set; }
-        public HashSet<ulong>? Duplicates { get; set; }
-
-        /// <summary>The arrival sequence of each task event (0 for other events), the same on every send.</summary>
-        public long[] Seqs { get; init; } = [];
-
-        /// <summary>Counted and indexed already; now only waiting to be durable (or re-applied after a node loss).</summary>
-        public bool Released { get; set; }
-
-        /// <summary>Sent again: entities that applied the first send now call it a duplicate, which it is not.</summary>
-        public bool Resent { get; set; }
-
-        public DateTime SentAt { get; set; }
-
-        /// <summary>A redelivery of a message already counted: acked with the next checkpoint, never counted again.</summary>
-        public bool IsRedelivery { get; init; }
-
-        /// <summary>The Lamport clock and local_received once this message's rules were applied.</summary>
-        public long ClockAfter { get; set; }
-        public double? LocalReceivedAfter { get; set; }
-    }
-
-    private sealed record Cut(long Id, List<Pending> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters, HashSet<Address> Keepers);
-
-    private sealed record CutTimeout(long Id);
+    private sealed record Cut(long Id, List<PendingMessage> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters);
 
     private sealed record Tick
     {
         public static readonly Tick Instance = new();
-    }
-
-    private sealed record RestartJournal
-    {
-        public static readonly RestartJournal Instance = new();
     }
 
     private sealed record OthersCounted(IReadOnlyCollection<ulong>? Hashes, Exception? Error);
@@ -119,16 +60,13 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     private readonly IActorRef _keeper;
     private readonly CheckpointSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<long, Pending> _inFlight = new();
-    private readonly Queue<Pending> _order = new(); // index release in message order
-    private readonly List<Pending> _undurable = [];
-    private readonly Dictionary<RejectionCause, long> _rejections;
+    private readonly Dictionary<long, PendingMessage> _inFlight = new();
+    private readonly Queue<PendingMessage> _order = new(); // index release in message order
+    private readonly List<PendingMessage> _undurable = [];
     private readonly Dictionary<RejectionCause, bool> _rejectionLogged = new();
-    // Body hashes of the messages counted since two checkpoints ago (hash -> how many).
-    private readonly Dictionary<ulong, int> _recentlyCounted = new();
     private readonly List<IActorRef> _drainWaiters = [];
     private readonly List<IActorRef> _checkpointWaiters = [];
-    private IActorRef _journal = ActorRefs.Nobody;
+    private IActorRef _checkpoints = ActorRefs.Nobody;
     private Cut? _cut;
     private long _cutIds;
     private long _sequence, _eventSeq;
@@ -136,9 +74,9 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     // redelivered messages move the clock exactly as they did the first time.
     private long _releasedClock;
     private double? _releasedLocalReceived;
-    private long _messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _otherEvents, _duplicateEvents, _duplicateMessages;
+    private readonly ReceiverCounters _counters;
+    private readonly CountedBodies _bodies;
     private double? _lastLocalReceived;
-    private ulong[] _lastAckedHashes, _previousAckedHashes;
     private int _checkpointFailures;
     private bool _failureWasMembership;
     private Address _selfAddress = null!;
@@ -147,18 +85,11 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     private readonly HashSet<Address> _monitorNodes = [];
     private DateTime _resendUntil = DateTime.MinValue;
     private long _cutCounter;
-    // Body hashes other nodes' receivers counted in their last two checkpoints (from the store).
+    // Reads the body hashes other nodes' receivers counted in their last two checkpoints (from the store).
     private readonly Func<Task<IReadOnlyCollection<ulong>>>? _loadOthersCounted;
-    private IReadOnlyCollection<ulong> _othersCounted = [];
-    private DateTime _othersLoadedAt = DateTime.MinValue;
     private bool _loadingOthers;
-    // Where shards live, so events for another node's entities go there in one message per batch.
     private readonly RelayRouting? _relay;
-    private readonly RelayOutbox _outbox = new();
-    private readonly Dictionary<Address, ActorSelection> _relays = new();
-    private bool _flushQueued;
-    private DateTime _homesAskedAt = DateTime.MinValue;
-    private long _relayedEvents;
+    private EventRouter _router = null!;
 
     /// <param name="othersCounted">
     /// Reads what other nodes' receivers counted in their last checkpoints (in a cluster): a
@@ -178,20 +109,11 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         _now = now;
         _settings = settings;
         _rules = new ReceiverRules(hereUtcOffset, new LamportClock(restored.Clock));
-        _messages = restored.Messages;
-        _rejectedMessages = restored.RejectedMessages;
-        _acceptedEvents = restored.AcceptedEvents;
-        _rejectedEvents = restored.RejectedEvents;
-        _otherEvents = restored.OtherEvents;
-        _duplicateEvents = restored.DuplicateEvents;
-        _duplicateMessages = restored.DuplicateMessages;
+        _counters = new ReceiverCounters(restored);
+        _bodies = new CountedBodies(restored.AckedBodyHashes, restored.PreviousAckedBodyHashes);
         _eventSeq = restored.Seq;
         _lastLocalReceived = _releasedLocalReceived = restored.LastLocalReceived;
         _releasedClock = restored.Clock;
-        _rejections = new Dictionary<RejectionCause, long>(restored.RejectionsByCause);
-        _lastAckedHashes = restored.AckedBodyHashes;
-        _previousAckedHashes = restored.PreviousAckedBodyHashes;
-        foreach (var h in _lastAckedHashes.Concat(_previousAckedHashes)) Remember(h);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -205,7 +127,6 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
 
     protected override void PreStart()
     {
-        StartJournal();
         Timers.StartPeriodicTimer("checkpoint", Tick.Instance, _settings.Interval);
         if (_settings.ClusterWide)
         {
@@ -213,16 +134,19 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             _selfAddress = cluster.SelfAddress;
             cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
         }
-        if (_relay is not null) Timers.StartPeriodicTimer("homes", RefreshHomes.Instance, TimeSpan.Zero, RelayRouting.RefreshEvery);
         else _selfAddress = Self.Path.Address;
+        var self = Self;
+        _router = new EventRouter(_tasks, _workers, _relay, node => !node.Equals(_selfAddress) && _monitorNodes.Contains(node),
+            node => Context.ActorSelection(new RootActorPath(node) / "user" / EventRelay.Name),
+            () => self.Tell(FlushRelays.Instance), AskHomes);
+        if (_relay is not null) Timers.StartPeriodicTimer("homes", RefreshHomes.Instance, TimeSpan.Zero, RelayRouting.RefreshEvery);
+        _checkpoints = Context.ActorOf(CheckpointCoordinator.Props(_keeper, _settings, _selfAddress), "checkpoints");
     }
 
     protected override void PostStop()
     {
         if (_settings.ClusterWide) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
     }
-
-    private void StartJournal() => _journal = Context.Watch(Context.ActorOf(CheckpointJournal.Props(_settings.NodeName, _settings.SnapshotEvery)));
 
     protected override void OnReceive(object message)
     {
@@ -236,7 +160,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                 break;
             case OthersCounted o:
                 _loadingOthers = false;
-                if (o.Hashes is not null) (_othersCounted, _othersLoadedAt) = (o.Hashes, DateTime.UtcNow);
+                if (o.Hashes is not null) _bodies.ReadElsewhere(o.Hashes);
                 else _log.Warning("Reading other nodes' checkpoints failed ({0}); a redelivered message they counted may be counted again", o.Error?.Message);
                 Stash.UnstashAll();
                 break;
@@ -247,10 +171,10 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                 foreach (var a in b.Answers) OnApplied(a);
                 break;
             case FlushRelays:
-                _flushQueued = false;
-                foreach (var (node, items) in _outbox.Drain()) SendToRelay(node, items);
+                _router.Flush();
                 break;
             case RefreshHomes:
+                _router.AskingHomes();
                 AskHomes();
                 break;
             case HomesSeen h:
@@ -260,42 +184,21 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                 ResendOverdue(DateTime.UtcNow < _resendUntil ? _settings.ResendAfter : _settings.StuckAfter);
                 if (_undurable.Count > 0 || _checkpointWaiters.Count > 0) StartCheckpoint();
                 break;
-            case CheckpointCommitted c when _cut?.Id == c.Id:
-                _cut.Keepers.Remove(KeeperAddress(Sender));
-                if (_cut.Keepers.Count == 0)
-                {
-                    Timers.Cancel("cut-timeout");
-                    _journal.Tell(new PersistCheckpoint(c.Id, _cut.State));
-                }
+            case CutDurable d when _cut?.Id == d.Id:
+                OnDurable(_cut);
                 break;
-            case CutTimeout t when _cut?.Id == t.Id && _cut.Keepers.Count > 0:
-                CheckpointFailedWith($"no answer within {_settings.Timeout.TotalSeconds} s from the keeper on {string.Join(", ", _cut.Keepers)}", membership: true);
+            case CutFailed f when _cut?.Id == f.Id:
+                CheckpointFailedWith(f.Reason, f.Membership);
                 break;
             case ClusterEvent.MemberRemoved r when r.Member.HasRole(Client.MonitorClient.MonitorRole) && !r.Member.Address.Equals(_selfAddress):
                 OnNodeRemoved(r);
                 _monitorNodes.Remove(r.Member.Address);
-                _relay?.Tasks.Forget(r.Member.Address);
-                _relay?.Workers.Forget(r.Member.Address);
+                _router.Forget(r.Member.Address);
                 break;
             case ClusterEvent.IMemberEvent e:
                 // From Up on: a joining node starts its keeper and its regions only once it is Up.
                 if (e.Member.HasRole(Client.MonitorClient.MonitorRole) && e is not (ClusterEvent.MemberRemoved or ClusterEvent.MemberJoined))
                     _monitorNodes.Add(e.Member.Address);
-                break;
-            case CheckpointPersisted p when _cut?.Id == p.Id:
-                OnDurable(_cut);
-                break;
-            case CheckpointFailed f when _cut?.Id == f.Id:
-                Timers.Cancel("cut-timeout");
-                CheckpointFailedWith(f.Reason);
-                break;
-            case Terminated t when t.ActorRef.Equals(_journal):
-                _journal = ActorRefs.Nobody;
-                if (_cut is not null) CheckpointFailedWith("the checkpoint journal stopped (see the persistence error above)");
-                Timers.StartSingleTimer("restart-journal", RestartJournal.Instance, TimeSpan.FromSeconds(1));
-                break;
-            case RestartJournal:
-                StartJournal();
                 break;
             case CheckpointNow:
                 _checkpointWaiters.Add(Sender);
@@ -306,18 +209,13 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                 CompleteDrainIfIdle();
                 break;
             case GetReceiverStats:
-                Sender.Tell(new ReceiverStats(
-                    _messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _rules.Clock.Value,
-                    _lastLocalReceived, _inFlight.Count, new Dictionary<RejectionCause, long>(_rejections))
+                Sender.Tell(_counters.ToStats(_rules.Clock.Value, _lastLocalReceived, _inFlight.Count) with
                 {
-                    OtherEvents = _otherEvents,
-                    DuplicateEvents = _duplicateEvents,
-                    DuplicateMessages = _duplicateMessages,
                     AwaitingCheckpoint = _undurable.Count + (_cut?.Messages.Count ?? 0),
                     CheckpointFailures = _checkpointFailures,
                     CheckpointWaitsForNode = _checkpointFailures > 0 && _failureWasMembership,
-                    RelayedEvents = _relayedEvents,
-                    ShardHomes = (_relay?.Tasks.Count ?? 0) + (_relay?.Workers.Count ?? 0),
+                    RelayedEvents = _router.Relayed,
+                    ShardHomes = _router.KnownHomes,
                 });
                 break;
             default:
@@ -329,8 +227,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     private void Ingest(IngestMessage m)
     {
         var hash = m.Message.BodyHash;
-        if (m.Redelivered && hash != 0 && !_recentlyCounted.ContainsKey(hash) && _loadOthersCounted is not null
-            && DateTime.UtcNow - _othersLoadedAt > TimeSpan.FromSeconds(2))
+        if (m.Redelivered && _loadOthersCounted is not null && _bodies.WorthLookingElsewhere(hash))
         {
             // Maybe another node counted it and was lost before acking: look first (once per 2 s).
             _loadingOthers = true;
@@ -340,12 +237,12 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                 self.Tell(new OthersCounted(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException())));
             return;
         }
-        if (m.Redelivered && hash != 0 && (_recentlyCounted.ContainsKey(hash) || _othersCounted.Contains(hash)))
+        if (m.Redelivered && _bodies.Counted(hash))
         {
             // The broker redelivers what it did not see acked (a reconnect, or a restart after a
             // checkpoint whose acks were lost). This one was counted already: ack it with the
             // next checkpoint, which also covers the first delivery.
-            _order.Enqueue(new Pending(++_sequence, Sender, m.DeliveryId, 0, m, [], [])
+            _order.Enqueue(new PendingMessage(++_sequence, Sender, m.DeliveryId, 0, m, [], [])
             {
                 IsRedelivery = true, ClockAfter = _rules.Clock.Value, LocalReceivedAfter = _lastLocalReceived,
             });
@@ -370,7 +267,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             if (ev.IsTaskEvent) seqs[i] = ++_eventSeq;
         }
 
-        var pending = new Pending(++_sequence, Sender, m.DeliveryId, hash, m, entries, ids)
+        var pending = new PendingMessage(++_sequence, Sender, m.DeliveryId, hash, m, entries, ids)
         {
             Seqs = seqs, ClockAfter = _rules.Clock.Value, LocalReceivedAfter = localReceived,
         };
@@ -381,7 +278,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     }
 
     /// <summary>Tells the message's events to their task and worker entities (the rules were applied once, on arrival).</summary>
-    private void Send(Pending p)
+    private void Send(PendingMessage p)
     {
         var events = p.Message.Message.Events;
         Dictionary<string, List<WorkerEvent>>? byWorker = null;
@@ -395,7 +292,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             var ev = events[i];
             if (ev.IsTaskEvent)
             {
-                Route(_tasks, _relay?.Tasks, ev.Uuid!, new ApplyTaskEvent(ev.Uuid!, p.Delivery, TaskEvent.From(ev), p.Seqs[i]));
+                _router.ToTask(new ApplyTaskEvent(ev.Uuid!, p.Delivery, TaskEvent.From(ev), p.Seqs[i]));
                 p.Remaining++;
                 if (ev.Subject != "sent") WorkerBatch(ref byWorker, ev.Hostname!).Add(WorkerEvent.TaskHeartbeat(ev));
             }
@@ -407,45 +304,15 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         if (byWorker is null) return;
         foreach (var (hostname, batch) in byWorker)
         {
-            Route(_workers, _relay?.Workers, hostname, new ApplyWorkerEvents(hostname, p.Delivery, batch));
+            _router.ToWorker(new ApplyWorkerEvents(hostname, p.Delivery, batch));
             p.Remaining++;
         }
     }
 
-    /// <summary>
-    /// To the entity's region, or, when its shard lives on another monitor node, into that node's
-    /// next batch: sent once this receiver has taken what its mailbox holds now.
-    /// </summary>
-    private void Route(IActorRef region, ShardHomes? homes, string entityId, object message)
-    {
-        var home = homes?.Of(entityId);
-        if (home is null || home.Equals(_selfAddress) || !_monitorNodes.Contains(home))
-        {
-            // A shard not seen yet (new, or moved from a lost node): learn its home soon.
-            if (home is null && homes is not null && DateTime.UtcNow - _homesAskedAt > TimeSpan.FromMilliseconds(250)) AskHomes();
-            region.Tell(message);
-            return;
-        }
-        _relayedEvents++;
-        if (_outbox.Add(home, message) is { } full) SendToRelay(home, full);
-        else if (!_flushQueued)
-        {
-            _flushQueued = true;
-            Self.Tell(FlushRelays.Instance);
-        }
-    }
-
-    private void SendToRelay(Address node, List<object> items)
-    {
-        if (!_relays.TryGetValue(node, out var relay))
-            _relays[node] = relay = Context.ActorSelection(new RootActorPath(node) / "user" / EventRelay.Name);
-        relay.Tell(new RelayEvents(items));
-    }
-
     private void AskHomes()
     {
-        _homesAskedAt = DateTime.UtcNow;
-        AskHomes(_tasks, _relay!.Tasks);
+        if (_relay is null) return;
+        AskHomes(_tasks, _relay.Tasks);
         AskHomes(_workers, _relay.Workers);
     }
 
@@ -457,7 +324,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     }
 
     /// <summary>Sends a message's events again under a new delivery id; a released one waits for its entities again before a checkpoint may cover it.</summary>
-    private void Resend(Pending p)
+    private void Resend(PendingMessage p)
     {
         _inFlight.Remove(p.Delivery);
         p.Delivery = ++_sequence;
@@ -470,11 +337,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
 
     private void OnNodeRemoved(ClusterEvent.MemberRemoved r)
     {
-        if (_cut is { } cut && cut.Keepers.Contains(r.Member.Address))
-        {
-            Timers.Cancel("cut-timeout");
-            CheckpointFailedWith($"node {r.Member.Address} left while the checkpoint waited for its keeper", membership: true);
-        }
+        _checkpoints.Tell(new KeeperLeft(r.Member.Address));
         // A node that left gracefully handed its entities off after saving their rows; a downed
         // one took with it whatever its entities applied since their last commit.
         if (r.PreviousStatus != MemberStatus.Down) return;
@@ -502,8 +365,6 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             _log.Warning("{0} deliveries unanswered for {1} s: sending them to their entities again", stuck.Count, after.TotalSeconds);
         foreach (var p in stuck) Resend(p);
     }
-
-    private Address KeeperAddress(IActorRef keeper) => keeper.Path.Address.HasGlobalScope ? keeper.Path.Address : _selfAddress;
 
     private static List<WorkerEvent> WorkerBatch(ref Dictionary<string, List<WorkerEvent>>? byWorker, string hostname)
     {
@@ -539,41 +400,15 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         CompleteDrainIfIdle();
     }
 
-    private void Count(Pending p)
+    private void Count(PendingMessage p)
     {
         if (p.IsRedelivery)
         {
-            _duplicateMessages++;
+            _counters.CountRedelivery();
             return;
         }
-        Remember(p.BodyHash);
-        _messages++;
-        var rejections = p.Message.Message.Rejections;
-        if (rejections.Count > 0)
-        {
-            _rejectedMessages++;
-            foreach (var r in rejections)
-            {
-                _rejectedEvents++;
-                _rejections.TryGetValue(r.Cause, out var n);
-                _rejections[r.Cause] = n + 1;
-            }
-        }
-
-        List<IndexEntry>? fresh = null;
-        for (var i = 0; i < p.Entries.Length; i++)
-        {
-            var e = p.Entries[i];
-            if (p.Duplicates is not null && p.Duplicates.Contains(p.Ids[i]) && e.Group is "task" or "worker")
-            {
-                _duplicateEvents++;
-                continue;
-            }
-            _acceptedEvents++;
-            if (e.Group is not ("task" or "worker")) _otherEvents++;
-            (fresh ??= new List<IndexEntry>(p.Entries.Length)).Add(e);
-        }
-        if (fresh is not null) _index.Tell(new IndexEvents(fresh));
+        _bodies.Remember(p.BodyHash);
+        if (_counters.Count(p.Message.Message.Rejections, p.Entries, p.Ids, p.Duplicates) is { } fresh) _index.Tell(new IndexEvents(fresh));
     }
 
     private void LogRejections(IngestMessage m)
@@ -591,37 +426,25 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     {
         // Not while messages are being re-applied after a node loss: the cut would cover a
         // message whose events some entity does not hold yet.
-        if (_cut is not null || _journal.IsNobody() || _inFlight.Values.Any(p => p.Released)) return;
+        if (_cut is not null || _inFlight.Values.Any(p => p.Released)) return;
         var messages = _undurable.ToList();
         _undurable.Clear();
         var hashes = messages.Where(p => p.BodyHash != 0).Select(p => p.BodyHash).ToArray();
-        var state = new ReceiverCheckpoint(_messages, _rejectedMessages, _acceptedEvents, _rejectedEvents, _otherEvents,
-            _duplicateEvents, _duplicateMessages, _releasedClock, _eventSeq, _releasedLocalReceived,
-            new Dictionary<RejectionCause, long>(_rejections), hashes, _lastAckedHashes) { Cut = ++_cutCounter };
+        var state = _counters.ToCheckpoint(_releasedClock, _eventSeq, _releasedLocalReceived, hashes, _bodies.LastAcked, ++_cutCounter);
         // Only those who asked before this cut started are answered by it.
-        var keepers = KeeperNodes();
-        _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters], keepers);
+        _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters]);
         _checkpointWaiters.Clear();
-        _keeper.Tell(new Checkpoint(_cut.Id, new ReceiverRow(_settings.NodeName, _messages, _rejectedMessages, _otherEvents, state.Cut, state.ToJson())));
-        foreach (var node in keepers.Where(a => !a.Equals(_selfAddress)))
-            Context.ActorSelection(new RootActorPath(node) / "user" / KeeperName).Tell(new Checkpoint(_cut.Id));
-        Timers.StartSingleTimer("cut-timeout", new CutTimeout(_cut.Id), _settings.Timeout);
+        // Every node that may host entities: each monitor member until its removal (unreachable and downed ones too).
+        _checkpoints.Tell(new CoverCut(_cut.Id, state,
+            new ReceiverRow(_settings.NodeName, state.Messages, state.RejectedMessages, state.OtherEvents, state.Cut, state.ToJson()), [_selfAddress, .. _monitorNodes]));
     }
-
-    /// <summary>The keeper's actor name on every monitor node.</summary>
-    public const string KeeperName = "state-keeper";
-
-    /// <summary>Every node that may host entities: each monitor member until its removal (unreachable and downed ones too).</summary>
-    private HashSet<Address> KeeperNodes() => [_selfAddress, .. _monitorNodes];
 
     private void OnDurable(Cut cut)
     {
         _cut = null;
         if (_checkpointFailures > 0) _log.Info("Checkpoints succeed again; {0} messages are now acked", cut.Messages.Count);
         _checkpointFailures = 0;
-        foreach (var h in _previousAckedHashes) Forget(h);
-        _previousAckedHashes = _lastAckedHashes;
-        _lastAckedHashes = cut.State.AckedBodyHashes;
+        _bodies.Acked(cut.State.AckedBodyHashes);
         foreach (var group in cut.Messages.GroupBy(p => p.Source))
             group.Key.Tell(new MessagesDurable(group.Select(p => p.SourceId).ToArray()));
         foreach (var w in cut.Waiters) w.Tell(CheckpointDone.Instance);
@@ -645,20 +468,6 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         // The membership settles by itself: those who asked are answered by the next attempt.
         if (membership) _checkpointWaiters.InsertRange(0, cut.Waiters);
         else foreach (var w in cut.Waiters) w.Tell(new Status.Failure(new InvalidOperationException("checkpoint failed: " + reason)));
-    }
-
-    private void Remember(ulong hash)
-    {
-        if (hash == 0) return;
-        _recentlyCounted.TryGetValue(hash, out var n);
-        _recentlyCounted[hash] = n + 1;
-    }
-
-    private void Forget(ulong hash)
-    {
-        if (!_recentlyCounted.TryGetValue(hash, out var n)) return;
-        if (n == 1) _recentlyCounted.Remove(hash);
-        else _recentlyCounted[hash] = n - 1;
     }
 
     private void CompleteDrainIfIdle()
