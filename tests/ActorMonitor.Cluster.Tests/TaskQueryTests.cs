@@ -12,7 +12,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// the memory store, then filtered, sorted and paged pages, their totals and the counts equal what
 /// the expected state (Celery's own State) gives for the same query, Flower's semantics included.
 /// </summary>
-public class TaskQuerySpecs(ITestOutputHelper output)
+public class TaskQueryTests(ITestOutputHelper output)
 {
     internal sealed class Replayed(ActorSystem system, MonitorNode node, string? file) : IAsyncDisposable
     {
@@ -441,7 +441,7 @@ public class TaskQuerySpecs(ITestOutputHelper output)
 
 /// <summary>The same queries on PostgreSQL: the same SQL with its collations and NULL ordering spelled out.</summary>
 [Trait("Category", "EndToEnd")]
-public class TaskQueryPostgresSpecs(PostgresServer postgres, ITestOutputHelper output) : IClassFixture<PostgresServer>
+public class TaskQueryPostgresTests(PostgresServer postgres, ITestOutputHelper output) : IClassFixture<PostgresServer>
 {
     [Theory]
     [InlineData("real-mixed-1")]
@@ -449,9 +449,9 @@ public class TaskQueryPostgresSpecs(PostgresServer postgres, ITestOutputHelper o
     public async Task Lists_counts_and_flower_semantics_equal_celery_state(string corpus)
     {
         var reference = new QueryReference(corpus);
-        await using var replayed = await TaskQuerySpecs.ReplayAsync(corpus, $"\"{await postgres.NewJournalAsync()}\"", null);
-        await TaskQuerySpecs.CheckListsAsync(replayed.Node, reference, output);
-        await TaskQuerySpecs.CheckCountsAsync(replayed.Node, reference);
-        await TaskQuerySpecs.CheckFlowerAsync(replayed.Node, reference);
+        await using var replayed = await TaskQueryTests.ReplayAsync(corpus, $"\"{await postgres.NewJournalAsync()}\"", null);
+        await TaskQueryTests.CheckListsAsync(replayed.Node, reference, output);
+        await TaskQueryTests.CheckCountsAsync(replayed.Node, reference);
+        await TaskQueryTests.CheckFlowerAsync(replayed.Node, reference);
     }
 }
