@@ -7,7 +7,7 @@ public sealed class BrokerConfigurationException(string message) : Exception(mes
 
 /// <summary>
 /// The event queue, declared as Celery's EventReceiver declares it (protocol doc 1.5), with the
-/// defaults this project chooses where Celery's lose events (see README, "Queue defaults").
+/// defaults this project chooses where Celery's lose events (see docs/architecture.md, "The RabbitMQ transport").
 /// </summary>
 public sealed record EventQueueSettings(
     string BrokerUrl,

@@ -55,7 +55,7 @@ public sealed class CmdUsageTests
 }
 
 /// <summary>
-/// `cmd` tables for people (README, "Inspecting a running cluster"): a task's runtime in ms or s as
+/// `cmd` tables for people (docs/operations.md, "Inspecting a running cluster"): a task's runtime in ms or s as
 /// the dashboard shows it, times in the local time zone with their offset, counts grouped; --json
 /// keeps the node's numbers. An in-process node (memory journal, no broker) fed with a corpus, and
 /// `cmd` run in a time zone of its own.

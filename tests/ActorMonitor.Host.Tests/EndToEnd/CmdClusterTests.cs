@@ -86,7 +86,7 @@ public sealed class CmdClusterTests(RabbitBroker broker, PostgresServer postgres
         Assert.Matches(@"(?m)^worker\s+2\s+[\d,]+\s+[\d,]+\s+0$", regions.Stdout);
 
         // celery task: the task as Celery's State has it (a passivated one comes back from its row),
-        // but for what depends on the order of events with two receivers (README, "Several nodes").
+        // but for what depends on the order of events with two receivers (docs/architecture.md, "Several nodes").
         var some = expectedTasks.EnumerateObject().First(p => p.Value.GetProperty("retried").ValueKind == JsonValueKind.Null);
         var task = await Cmd("celery", "task", some.Name, "--json");
         Assert.Equal(0, task.ExitCode);
