@@ -7,21 +7,19 @@ namespace ActorMonitor.Host;
 /// <summary>
 /// Gives the GC a hard limit for the managed heap of a node process
 /// (<c>actormonitor.memory.gc-heap-limit</c>). Without one, the server GC sizes its budgets by
-/// itself: measured (bench memory mode, 1,000,000 tasks on SQLite, default limits) the heap it
-/// kept committed wandered between 240 and 350 MB around some 100 MB of live objects, and peak RSS
-/// with it (three runs: 425–454 MB at 100k tasks, 473–531 MB at 1M, growth 4–23%). Near a limit
-/// the GC collects before it grows: with the 264 MB that "auto" gives the defaults, two runs
-/// peaked at 403–404 MB at 100k and 417–423 MB at 1M (+3%, +5%) at the same ingest rate.
+/// itself, and the heap it keeps committed wanders far above the live objects, and resident memory
+/// with it. Near a limit the GC collects before it grows, so resident memory stays flat (the runs:
+/// bench/RESULTS.md).
 /// A limit is only set where the live objects are bounded: with the "memory" journal every row
 /// lives in the heap, so "auto" sets none.
 /// </summary>
 public static class ManagedHeap
 {
     public const ulong BaseBytes = 128UL << 20;
-    // Measured: 4.4 KB of heap per live task entity after a full collection; twice that, as room
-    // for the garbage between collections. Workers are counted the same.
+    // Twice the heap a live task entity was measured to hold after a full collection
+    // (bench/RESULTS.md), as room for the garbage between collections. Workers are counted the same.
     public const ulong BytesPerLiveEntity = 8UL << 10;
-    // A message between delivery and its checkpoint holds its events (about 1 KB each here).
+    // A message between delivery and its checkpoint holds its events (their size: bench/RESULTS.md).
     public const ulong BytesPerPrefetchedMessage = 2UL << 10;
 
     /// <summary>How a node reports its limit at start-up: "264 MB" or "none".</summary>

@@ -5,10 +5,9 @@ namespace ActorMonitor.Host;
 /// <summary>
 /// Caps glibc's malloc arenas at two. glibc gives each thread that contends for the heap an arena
 /// of its own, up to eight per core; SQLite, Npgsql and RabbitMQ.Client allocate from thread-pool
-/// threads, and every arena keeps the memory freed in it. Measured (bench memory mode, 500,000
-/// tasks on SQLite): anonymous resident memory grew 145 → 171 MB with the default and stayed at
-/// 135–143 MB with two arenas, peak RSS 277 → 321 MB against 287 → 298 MB, at the same ingest
-/// rate. The same as MALLOC_ARENA_MAX=2, but it needs no variable set before the process starts.
+/// threads, and every arena keeps the memory freed in it: with the default, resident memory grew
+/// through a long run; with two it stayed flat at the same ingest rate (bench/RESULTS.md). The
+/// same as MALLOC_ARENA_MAX=2, but it needs no variable set before the process starts.
 /// </summary>
 public static class NativeHeap
 {

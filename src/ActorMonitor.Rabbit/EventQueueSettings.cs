@@ -6,8 +6,8 @@ namespace ActorMonitor.Rabbit;
 public sealed class BrokerConfigurationException(string message) : Exception(message);
 
 /// <summary>
-/// The event queue, declared as Celery's EventReceiver declares it (protocol doc 1.5), with the
-/// defaults this project chooses where Celery's lose events (see README, "Queue defaults").
+/// The event queue, declared as Celery's EventReceiver declares it (celery/events/receiver.py), with the
+/// defaults this project chooses where Celery's lose events (see docs/architecture.md, "The RabbitMQ transport").
 /// </summary>
 public sealed record EventQueueSettings(
     string BrokerUrl,

@@ -4,8 +4,8 @@ using RabbitMQ.Client;
 namespace ActorMonitor.Rabbit;
 
 /// <summary>
-/// Publishes dispatcher messages to the event exchange as a Celery worker does (protocol doc
-/// 1.3): topic exchange, content type application/json, utf-8, delivery mode 1 (transient),
+/// Publishes dispatcher messages to the event exchange as a Celery worker does (checked on
+/// the wire against Celery 5.2.6): topic exchange, content type application/json, utf-8, delivery mode 1 (transient),
 /// priority 0, header "hostname". Publisher confirms make "published" mean the broker has it, so
 /// a broker outage is seen (and the dispatcher keeps the message) instead of losing it in a socket.
 /// Connects lazily, and again after a failure.

@@ -32,7 +32,7 @@ public class EventDispatcherTests
     [Fact]
     public void Worker_online_is_byte_for_byte_what_celery_sends()
     {
-        // Captured from a real Celery 5.2.6 worker (protocol doc §9).
+        // Captured from a real Celery 5.2.6 worker on RabbitMQ (-E).
         var ev = EventFactory.Create("worker-online", "research@vm", 0, 10564, 1,
             [F("freq", 2.0), F("active", 0), F("processed", 0), F("loadavg", new[] { 1.02, 0.49, 0.21 }),
              F("sw_ident", "py-celery"), F("sw_ver", "5.2.6"), F("sw_sys", "Linux"), F("timestamp", 1795431468.2773495)], () => 0);

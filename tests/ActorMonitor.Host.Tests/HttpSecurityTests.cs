@@ -9,7 +9,7 @@ using ActorMonitor.Tests.Shared;
 namespace ActorMonitor.Host.Tests;
 
 /// <summary>
-/// The HTTP endpoint's protection (README, "Security"): a node reachable from other machines
+/// The HTTP endpoint's protection (docs/operations.md, "Security"): a node reachable from other machines
 /// refuses to start without credentials; with them, every route but /healthcheck needs them;
 /// read-only mode refuses leave and down; over-long query strings get a clear 400; the secret
 /// never shows in any output. Nodes here have no broker (they serve HTTP all the same).

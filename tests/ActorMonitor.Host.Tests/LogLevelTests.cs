@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace ActorMonitor.Host.Tests;
 
 /// <summary>
-/// --log-level on every command (README, "The executable"): the tools default to warning, so a
+/// --log-level on every command (docs/operations.md, "The executable"): the tools default to warning, so a
 /// clean replay leaves standard error empty; run defaults to info; the flag wins over
 /// ACTORMONITOR_LOG_LEVEL, and the level is Akka's too.
 /// </summary>

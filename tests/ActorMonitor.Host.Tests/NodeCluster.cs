@@ -118,7 +118,7 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     /// <summary>
     /// Everything equals Celery's state but what depends on the order in which one task's events
-    /// reached its entity (README, "Several receivers"): a task's clock and timestamp (written by
+    /// reached its entity (docs/architecture.md, "Several nodes"): a task's clock and timestamp (written by
     /// the last event applied), and the state of a task that was retried (RETRY bypasses
     /// Celery's precedence). Heartbeats and "alive" are wall-clock figures of this run. Every
     /// worker field else equals Celery's.

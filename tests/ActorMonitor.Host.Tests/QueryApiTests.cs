@@ -147,7 +147,7 @@ public sealed class QueryApiTests(QueryApiFixture fixture) : IClassFixture<Query
                 AssertFlowerTask(_reference[p.Name], p.Value, workerLast: true);
         }
         // No limit: Flower lists every task; a page here is bounded.
-        Assert.Equal(Math.Min(all.Count, QueryApi.FlowerDefaultLimit), (await OkAsync("/api/tasks")).EnumerateObject().Count());
+        Assert.Equal(Math.Min(all.Count, FlowerQueryApi.FlowerDefaultLimit), (await OkAsync("/api/tasks")).EnumerateObject().Count());
 
         var some = all[17];
         AssertFlowerTask(some, await OkAsync("/api/task/info/" + some.Uuid), workerLast: false);

@@ -51,7 +51,7 @@ public sealed class WorkerPagingTests : IAsyncLifetime
         Assert.Equal(Workers.ToString(), Assert.Single(first.Headers.GetValues("X-Total-Count")));
         using var page = JsonDocument.Parse(await first.Content.ReadAsStringAsync());
         var names = page.RootElement.EnumerateObject().Select(p => p.Name).ToList();
-        Assert.Equal(Enumerable.Range(0, QueryApi.DefaultWorkerLimit).Select(Name), names);
+        Assert.Equal(Enumerable.Range(0, FlowerQueryApi.DefaultWorkerLimit).Select(Name), names);
         Assert.Equal(Name(0), page.RootElement.GetProperty(Name(0)).GetProperty("hostname").GetString());
 
         using var later = JsonDocument.Parse(await Http.GetStringAsync(_url + "/api/workers?status=1&limit=3&offset=2498"));

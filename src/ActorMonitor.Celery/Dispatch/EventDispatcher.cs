@@ -33,7 +33,7 @@ public sealed record DispatcherOptions
 }
 
 /// <summary>
-/// Celery's EventDispatcher (protocol doc 1.2-1.4, 2.1, 6) over any transport: events stamped
+/// Celery's EventDispatcher (celery/events/dispatcher.py) over any transport: events stamped
 /// with hostname, utcoffset, pid and the shared Lamport clock, serialized as Python's json.dumps
 /// does, routing key = type with '-' as '.', group filter, "&lt;group&gt;.multi" batching, and
 /// offline buffering that keeps order (a send while messages wait joins the queue behind them).

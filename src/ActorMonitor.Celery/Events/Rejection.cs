@@ -1,6 +1,6 @@
 namespace ActorMonitor.Celery.Events;
 
-/// <summary>Why an event or a whole message was refused (DECISIONS.md: reject, count, log once per cause).</summary>
+/// <summary>Why an event or a whole message was refused (bad input is rejected, counted and logged once per cause).</summary>
 public enum RejectionCause
 {
     NotJson,

@@ -80,7 +80,8 @@ public interface IStateStore : IDisposable
     /// <summary>
     /// Held while a starting node lets Akka.Persistence.Sql create its own tables (journal, tags,
     /// snapshot), so that several nodes starting together on an empty PostgreSQL database do not
-    /// race on CREATE TABLE (akka-notes, gotcha 8). Nothing to hold for SQLite and memory.
+    /// race on CREATE TABLE (its auto-initialize fails with 23505 pg_type_typname_nsp_index and can
+    /// drop events). Nothing to hold for SQLite and memory.
     /// </summary>
     IDisposable StartupLock();
 

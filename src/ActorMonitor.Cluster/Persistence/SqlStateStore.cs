@@ -184,11 +184,11 @@ public sealed class SqlStateStore : IStateStore
     /// <summary>
     /// SQLite only: a trigram index of the four search texts (FTS5, case-sensitive as instr is),
     /// so a text search looks up the tasks whose text holds its trigrams instead of reading a million
-    /// texts (without positions, detail=none, the index is a third of the size; the query's instr
+    /// texts (without positions, detail=none, the index is much smaller; the query's instr
     /// test keeps the tasks that hold the text itself).
-    /// The commit keeps it, a few statements per batch (<see cref="UnindexChangedTexts"/>, <see cref="IndexTexts"/>), not row triggers:
-    /// measured on 200,000 new tasks, per-row trigger inserts cost three times the rest of the write
-    /// (FTS5 writes its pending terms out at every statement that touches it). Deleting a task is
+    /// The commit keeps it, a few statements per batch (<see cref="UnindexChangedTexts"/>, <see cref="IndexTexts"/>), not row triggers,
+    /// which cost several times the rest of the write (FTS5 writes its pending terms out at every
+    /// statement that touches it; bench/RESULTS.md). Deleting a task is
     /// rare enough for a trigger. Returns whether the index is new (its rows are indexed later).
     /// </summary>
     private static bool CreateTextIndex(DbConnection c, DbTransaction tx)
@@ -197,7 +197,7 @@ public sealed class SqlStateStore : IStateStore
         probe.Transaction = tx;
         probe.CommandText = "SELECT sql FROM sqlite_master WHERE name = 'am_task_texts'";
         var existing = probe.ExecuteScalar() as string;
-        // An index written with positions (detail=full, three times the size) is made again without.
+        // An index written with positions (detail=full, much larger) is made again without.
         if (existing is not null && !existing.Contains("detail=none", StringComparison.Ordinal))
         {
             Execute(c, tx, "DROP TABLE am_task_texts");

@@ -63,10 +63,9 @@ internal sealed class TaskQuerySql
         if (_postgres) return "";
         var q = _query;
         if (FtsPhrase is not null)
-            // Measured on a million tasks: sorting the matches reads each row (about 3 µs), walking an
-            // index costs about 0.07 µs an entry but may pass nearly all of it before the page is
-            // full (matches cluster in time: an error of one afternoon). Below FewMatches, sorting
-            // costs less than the longest walk.
+            // Sorting the matches reads each row; walking an index costs far less an entry but may
+            // pass nearly all of it before the page is full (matches cluster in time). Below
+            // FewMatches, sorting costs less than the longest walk (bench/RESULTS.md).
             return matches < FewMatches ? "NOT INDEXED" : "INDEXED BY am_tasks_q_" + SortIndex(null);
         var text = !string.IsNullOrEmpty(q.Search) || q.FlowerTerms is { IsEmpty: false } t && (t.Any ?? t.Result) is not null | t.Args is not null | t.Kwargs is not null;
         // The rows: a covering index of the four texts would double what they cost on disk.
@@ -105,7 +104,7 @@ internal sealed class TaskQuerySql
 
     /// <summary>
     /// SQLite, a search of three code points or more: the FTS5 query of its trigrams, ANDed. The
-    /// index keeps no positions (detail=none: a third of the size), so it cannot match a phrase;
+    /// index keeps no positions (detail=none: much smaller, bench/RESULTS.md), so it cannot match a phrase;
     /// the rows holding every trigram of the text are a superset of those containing it, which the
     /// instr test of the WHERE then narrows. One trigram alone is matched exactly.
     /// </summary>

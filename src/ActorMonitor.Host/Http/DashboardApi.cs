@@ -41,9 +41,9 @@ public static class DashboardApi
 
         // A page of the workers by hostname (limit, offset), with their total: anyone who can publish
         // events can make up worker names, and the page loads this on every visit.
-        app.MapGet("/api/dashboard/workers", (Delegate)((HttpContext http) => QueryApi.Guarded(http, async () =>
+        app.MapGet("/api/dashboard/workers", (Delegate)((HttpContext http) => QueryArgs.Guarded(http, async () =>
         {
-            var (limit, offset) = QueryApi.WorkerPage(http.Request.Query, DefaultWorkerLimit);
+            var (limit, offset) = QueryArgs.WorkerPage(http.Request.Query, DefaultWorkerLimit);
             var now = MonitorNode.WallClock();
             var workers = await WorkersAsync(node, http.RequestAborted);
             using var buffer = new MemoryStream();

@@ -71,8 +71,8 @@ public static class HttpEndpoint
             return Results.Stream(body => state.WriteToAsync(body, indented: false, http.RequestAborted), "application/json");
         });
 
-        app.MapQueryApi(node, control?.Inspector);
-        if (control is not null) ControlApi.Map(app, node, control.Control, control.Inspector, control.Settings); // task lists and counts over all history, one task, and Flower's API
+        app.MapQueryApi(node).MapFlowerQueryApi(node, control?.Inspector);
+        if (control is not null) ControlApi.Map(app, node, control.Control, control.Inspector, control.Settings);
 
         app.MapGet("/api/stats", async () =>
         {

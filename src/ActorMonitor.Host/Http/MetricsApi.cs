@@ -10,7 +10,7 @@ namespace ActorMonitor.Host.Http;
 /// GET /metrics: this node's series in the Prometheus text format 0.0.4, in the names and labels
 /// of Flower and celery-exporter. Scrape every node: summed over the nodes, counters and
 /// histograms are the cluster's (each event counted by the node whose entity applied it), and
-/// each worker's gauges come from the one node that hosts its entity (README, "Dashboard and metrics").
+/// each worker's gauges come from the one node that hosts its entity (docs/metrics.md).
 /// </summary>
 public static class MetricsApi
 {

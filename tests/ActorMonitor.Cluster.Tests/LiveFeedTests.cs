@@ -2,7 +2,7 @@ using ActorMonitor.Cluster.Metrics;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class LiveFeedSpecs
+public class LiveFeedTests
 {
     private const string A = "akka.tcp://actormonitor@127.0.0.1:4053";
     private const string B = "akka.tcp://actormonitor@127.0.0.1:4054";

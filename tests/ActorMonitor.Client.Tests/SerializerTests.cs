@@ -20,7 +20,7 @@ namespace ActorMonitor.Client.Tests;
 /// message is the one the configuration binds (a client system's <see cref="MonitorClient.Config"/>,
 /// a node's embedded actormonitor.conf), and every message comes back with the same content.
 /// </summary>
-public class SerializerSpecs
+public class SerializerTests
 {
     private static readonly TaskSnapshot FullTask = new(
         "7d2f0c1e-0000-4000-8000-000000000001",

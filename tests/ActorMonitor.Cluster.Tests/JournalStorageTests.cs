@@ -11,7 +11,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// space comes back partly and SQLite, having rolled the transaction back itself, refuses the
 /// rollback that follows.
 /// </summary>
-public sealed class JournalStorageSpecs : TestKit, IDisposable
+public sealed class JournalStorageTests : TestKit, IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("am-full-").FullName;
 

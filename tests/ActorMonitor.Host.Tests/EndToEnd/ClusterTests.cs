@@ -7,8 +7,8 @@ namespace ActorMonitor.Host.Tests;
 /// Three node processes on loopback share one queue and one PostgreSQL journal. One is killed (-9)
 /// in the middle of a published capture: its unacked messages go to the others, its shards move,
 /// its entities come back from their rows. It then rejoins, and another one leaves gracefully.
-/// The final state equals Celery's, except what several receivers cannot reproduce (README,
-/// "Several receivers").
+/// The final state equals Celery's, except what several receivers cannot reproduce (docs/architecture.md,
+/// "Several nodes").
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public sealed class ClusterTests(RabbitBroker broker, PostgresServer postgres, ITestOutputHelper output)

@@ -9,7 +9,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// Akka.Persistence.Sql's) are created once, under a lock, and every node persists its checkpoints.
 /// </summary>
 [Trait("Category", "EndToEnd")]
-public class PostgresStartupSpecs(PostgresServer postgres) : IClassFixture<PostgresServer>
+public class PostgresStartupTests(PostgresServer postgres) : IClassFixture<PostgresServer>
 {
     [Fact]
     public async Task Nodes_starting_together_on_an_empty_database_all_persist()

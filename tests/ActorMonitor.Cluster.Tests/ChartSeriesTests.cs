@@ -8,7 +8,7 @@ using Akka.TestKit.Xunit2;
 namespace ActorMonitor.Cluster.Tests;
 
 /// <summary>The dashboard's charts: the batches a node's metrics actor publishes, and the buckets every node keeps of them.</summary>
-public class ChartSeriesSpecs : TestKit
+public class ChartSeriesTests : TestKit
 {
     private static TaskObserved Task(string uuid, string type, string name = "tasks.add", double? runtime = null) =>
         new(uuid, type, "w1@h", name, "celery", null, "w1@h", runtime, runtime, null, false, null, null, 10, null);

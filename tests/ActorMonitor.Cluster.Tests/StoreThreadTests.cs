@@ -2,7 +2,7 @@ using ActorMonitor.Cluster.Persistence;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class StoreThreadSpecs
+public class StoreThreadTests
 {
     [Fact]
     public async Task Runs_calls_in_order_on_its_own_thread_not_the_pool()

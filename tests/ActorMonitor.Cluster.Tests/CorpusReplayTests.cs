@@ -11,7 +11,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// Every corpus capture replayed through the receiver actor and the sharded entities of a real
 /// (self-joined) cluster node equals, field by field, the state Celery's own State computed.
 /// </summary>
-public class CorpusReplaySpecs(ITestOutputHelper output)
+public class CorpusReplayTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("real-mixed-1", 0, null)]

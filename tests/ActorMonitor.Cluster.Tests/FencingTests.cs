@@ -8,7 +8,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// A node the cluster downed is fenced in the store: its commits are refused from then on, and a
 /// fence waits for a commit of that node still in progress, so none of its rows lands after it.
 /// </summary>
-public class FencingSpecs : IDisposable
+public class FencingTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("am-fence-").FullName;
 
@@ -66,38 +66,8 @@ public class FencingSpecs : IDisposable
         new([], [new WorkerRow(worker, [1, 2, 3], 1)], []) { Writer = writer };
 }
 
-/// <summary>The same on PostgreSQL, where a fence must also wait for the downed node's commit in flight.</summary>
-[Trait("Category", "EndToEnd")]
-public class PostgresFencingSpecs(PostgresServer postgres) : IClassFixture<PostgresServer>
-{
-    [Fact]
-    public async Task A_fence_waits_for_the_commit_in_flight_and_refuses_every_later_one()
-    {
-        var journal = await postgres.NewJournalAsync();
-        using var store = new SqlStateStore(StoreTarget.Parse(journal));
-        store.Initialize();
-        store.RegisterWriter("node-a#1", "node-a");
-        store.Commit(FencingSpecs.Commit("node-a#1", "w1"));
-
-        // node-a's commit in flight: its transaction has claimed its writer row and not ended.
-        await using var inFlight = new Npgsql.NpgsqlConnection(journal["postgres:".Length..] + ";Pooling=false");
-        await inFlight.OpenAsync();
-        var tx = await inFlight.BeginTransactionAsync();
-        await using (var claim = new Npgsql.NpgsqlCommand("UPDATE am_writers SET commits = commits + 1 WHERE incarnation = 'node-a#1' AND fenced_at IS NULL", inFlight, tx))
-            Assert.Equal(1, await claim.ExecuteNonQueryAsync());
-
-        var fence = Task.Run(() => store.Fence("node-a#1", "node-a", "node-b#7"));
-        Assert.NotSame(fence, await Task.WhenAny(fence, Task.Delay(TimeSpan.FromSeconds(1)))); // blocked by the commit
-        await tx.CommitAsync();
-        await fence.WaitAsync(TimeSpan.FromSeconds(10));
-
-        Assert.Throws<WriterFencedException>(() => store.Commit(FencingSpecs.Commit("node-a#1", "w2")));
-        Assert.Empty(store.LoadWorkers(["w2"]));
-    }
-}
-
 /// <summary>The keeper fences a downed node before it loads any row again.</summary>
-public class KeeperFencingSpecs() : Akka.TestKit.Xunit2.TestKit("akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0")
+public class KeeperFencingTests() : Akka.TestKit.Xunit2.TestKit("akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0")
 {
     [Fact]
     public void Rows_wait_until_the_downed_node_is_fenced_and_its_commits_are_refused_after()
@@ -115,12 +85,12 @@ public class KeeperFencingSpecs() : Akka.TestKit.Xunit2.TestKit("akka.actor.prov
         entity.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         gate.Set();
         Assert.Null(entity.ExpectMsg<RowLoaded>().Data);
-        Assert.Throws<WriterFencedException>(() => store.Commit(FencingSpecs.Commit(downed + "#1", "w1")));
+        Assert.Throws<WriterFencedException>(() => store.Commit(FencingTests.Commit(downed + "#1", "w1")));
     }
 }
 
 /// <summary>A node that was downed itself fences no one (its resolver's view after a stall is not the cluster's).</summary>
-public class DownedKeeperFencingSpecs() : Akka.TestKit.Xunit2.TestKit("akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0")
+public class DownedKeeperFencingTests() : Akka.TestKit.Xunit2.TestKit("akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0")
 {
     [Fact]
     public void A_keeper_of_a_downed_node_neither_fences_the_others_nor_holds_its_rows()
@@ -136,6 +106,6 @@ public class DownedKeeperFencingSpecs() : Akka.TestKit.Xunit2.TestKit("akka.acto
         var entity = CreateTestProbe();
         entity.Send(keeper, new LoadEntity(EntityKind.Worker, "w1"));
         entity.ExpectMsg<RowLoaded>();
-        store.Commit(FencingSpecs.Commit(other + "#1", "w1")); // not fenced
+        store.Commit(FencingTests.Commit(other + "#1", "w1")); // not fenced
     }
 }

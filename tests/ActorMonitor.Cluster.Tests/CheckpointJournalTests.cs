@@ -6,7 +6,7 @@ using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class CheckpointJournalSpecs() : TestKit(TestConfigs.InMemoryPersistence)
+public class CheckpointJournalTests() : TestKit(TestConfigs.InMemoryPersistence)
 {
     private static ReceiverCheckpoint State(long n) => ReceiverCheckpoint.Empty with
     {

@@ -7,7 +7,7 @@ using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class MetricsRegistrySpecs : TestKit
+public class MetricsRegistryTests : TestKit
 {
     private static TaskObserved Event(string type, string worker = "w1@h", string name = "tasks.add", double? received = 10, double? started = null,
         string? exception = null, double? runtime = null, double? sent = null, bool eta = false) =>
@@ -159,7 +159,7 @@ public class MetricsRegistrySpecs : TestKit
     }
 }
 
-public class MetricsActorSpecs : TestKit
+public class MetricsActorTests : TestKit
 {
     private static WorkerObserved Down(string hostname) => new(hostname, [], 2, 0, 5, null, LastEventAt: 100, Drift: 0.5, Offline: true);
 

@@ -8,7 +8,7 @@ namespace ActorMonitor.Client.Tests;
 /// actormonitor.conf: the split-brain resolver (any member, a client too, may be the leader that
 /// takes the downing decision) and the shard counts.
 /// </summary>
-public class ClientConfigSpecs
+public class ClientConfigTests
 {
     private static readonly string[] DowningKeys =
     [

@@ -7,7 +7,7 @@ using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class WorkerEntitySpecs : TestKit
+public class WorkerEntityTests : TestKit
 {
     private IActorRef Worker(string hostname)
     {

@@ -61,7 +61,7 @@ public sealed class MonitorAndClient : IAsyncLifetime
     }
 }
 
-public class ClientClusterSpecs(MonitorAndClient cluster, ITestOutputHelper output) : IClassFixture<MonitorAndClient>
+public class ClientClusterTests(MonitorAndClient cluster, ITestOutputHelper output) : IClassFixture<MonitorAndClient>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 

@@ -9,7 +9,7 @@ using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class TaskEntitySpecs : TestKit
+public class TaskEntityTests : TestKit
 {
     private IActorRef Entity(string uuid, IActorRef region, TestProbe? keeper = null, byte[]? row = null)
     {

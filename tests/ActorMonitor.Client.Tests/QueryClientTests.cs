@@ -9,7 +9,7 @@ namespace ActorMonitor.Client.Tests;
 /// (role client) and from a system outside the cluster (ClusterClient): the answers are the
 /// node's own and Celery's (the corpus's expected state).
 /// </summary>
-public class QueryClientSpecs(MonitorAndClient cluster) : IClassFixture<MonitorAndClient>
+public class QueryClientTests(MonitorAndClient cluster) : IClassFixture<MonitorAndClient>
 {
     private readonly QueryReference _reference = new(MonitorAndClient.CorpusName);
 

@@ -12,7 +12,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// the memory store, then filtered, sorted and paged pages, their totals and the counts equal what
 /// the expected state (Celery's own State) gives for the same query, Flower's semantics included.
 /// </summary>
-public class TaskQuerySpecs(ITestOutputHelper output)
+public class TaskQueryTests(ITestOutputHelper output)
 {
     internal sealed class Replayed(ActorSystem system, MonitorNode node, string? file) : IAsyncDisposable
     {
@@ -436,22 +436,5 @@ public class TaskQuerySpecs(ITestOutputHelper output)
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var f in new[] { file, file + "-wal", file + "-shm" }) File.Delete(f);
-    }
-}
-
-/// <summary>The same queries on PostgreSQL: the same SQL with its collations and NULL ordering spelled out.</summary>
-[Trait("Category", "EndToEnd")]
-public class TaskQueryPostgresSpecs(PostgresServer postgres, ITestOutputHelper output) : IClassFixture<PostgresServer>
-{
-    [Theory]
-    [InlineData("real-mixed-1")]
-    [InlineData("synth-2k-shuffled")]
-    public async Task Lists_counts_and_flower_semantics_equal_celery_state(string corpus)
-    {
-        var reference = new QueryReference(corpus);
-        await using var replayed = await TaskQuerySpecs.ReplayAsync(corpus, $"\"{await postgres.NewJournalAsync()}\"", null);
-        await TaskQuerySpecs.CheckListsAsync(replayed.Node, reference, output);
-        await TaskQuerySpecs.CheckCountsAsync(replayed.Node, reference);
-        await TaskQuerySpecs.CheckFlowerAsync(replayed.Node, reference);
     }
 }

@@ -10,7 +10,7 @@ namespace ActorMonitor.Client.Tests;
 /// prints is Celery's state of the corpus the node consumed.
 /// </summary>
 [Trait("Category", "EndToEnd")]
-public class SampleSpecs(MonitorAndClient cluster, ITestOutputHelper output) : IClassFixture<MonitorAndClient>
+public class SampleTests(MonitorAndClient cluster, ITestOutputHelper output) : IClassFixture<MonitorAndClient>
 {
     private static string SampleDll()
     {

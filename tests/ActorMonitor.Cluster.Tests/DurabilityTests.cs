@@ -16,7 +16,7 @@ namespace ActorMonitor.Cluster.Tests;
 /// SQLite file after unacked messages resumes exactly, and a store that fails keeps messages unacked.
 /// </summary>
 [Collection("cluster")]
-public class DurabilitySpecs(ITestOutputHelper output) : IDisposable
+public class DurabilityTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("am-durability-").FullName;
 
