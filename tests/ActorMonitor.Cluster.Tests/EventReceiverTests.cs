@@ -10,7 +10,7 @@ using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class EventReceiverSpecs : TestKit
+public class EventReceiverTests : TestKit
 {
     private readonly TestProbe _tasks;
     private readonly TestProbe _workers;
@@ -18,7 +18,7 @@ public class EventReceiverSpecs : TestKit
     private readonly TestProbe _keeper;
     private readonly IActorRef _receiver;
 
-    public EventReceiverSpecs() : base(TestConfigs.InMemoryPersistence)
+    public EventReceiverTests() : base(TestConfigs.InMemoryPersistence)
     {
         _tasks = CreateTestProbe();
         _workers = CreateTestProbe();

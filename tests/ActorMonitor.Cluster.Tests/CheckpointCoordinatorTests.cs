@@ -5,7 +5,7 @@ using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class CheckpointCoordinatorSpecs() : TestKit(TestConfigs.InMemoryPersistence)
+public class CheckpointCoordinatorTests() : TestKit(TestConfigs.InMemoryPersistence)
 {
     private static readonly Address Self = new("akka", "test");
     private static readonly Address Lost = new("akka.tcp", "actormonitor", "127.0.0.1", 1); // nothing listens there

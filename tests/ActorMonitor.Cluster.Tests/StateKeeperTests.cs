@@ -4,7 +4,7 @@ using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class StateKeeperSpecs : TestKit
+public class StateKeeperTests : TestKit
 {
     /// <summary>
     /// A receiver's row says its messages are durable: a restart, or another node given their

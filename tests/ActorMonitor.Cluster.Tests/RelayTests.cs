@@ -15,7 +15,7 @@ using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class EventRelaySpecs : TestKit
+public class EventRelayTests : TestKit
 {
     private static ApplyTaskEvent TaskEventFor(string uuid, long delivery) =>
         new(uuid, delivery, new TaskEvent(uuid, "started", "w1@h", 10, 1, 11, [new("pid", "7")], Id: 1));
@@ -80,7 +80,7 @@ public class EventRelaySpecs : TestKit
     }
 }
 
-public class RelayOutboxSpecs
+public class RelayOutboxTests
 {
     private static readonly Address NodeB = new("akka.tcp", "actormonitor", "127.0.0.1", 4002);
     private static readonly Address NodeC = new("akka.tcp", "actormonitor", "127.0.0.1", 4003);
@@ -108,7 +108,7 @@ public class RelayOutboxSpecs
     }
 }
 
-public class ShardHomesSpecs
+public class ShardHomesTests
 {
     private static readonly Address Self = new("akka.tcp", "actormonitor", "127.0.0.1", 4001);
     private static readonly Address NodeB = new("akka.tcp", "actormonitor", "127.0.0.1", 4002);
@@ -136,7 +136,7 @@ public class ShardHomesSpecs
 /// Two monitor nodes in one process, one store: a capture fed to one node's receiver reaches the
 /// entities on the other through that node's relay, and the state equals Celery's.
 /// </summary>
-public class TwoNodeRelaySpecs(ITestOutputHelper output)
+public class TwoNodeRelayTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Events_for_the_other_nodes_shards_go_through_its_relay_and_the_state_equals_celerys()
