@@ -198,6 +198,9 @@ public static class ScaleOut
                 $"rate_5s_min={(rates.Count > 0 ? rates.Min() : 0):F0} rate_5s_max={(rates.Count > 0 ? rates.Max() : 0):F0} " +
                 $"durable_per_node={string.Join(",", Enumerable.Range(0, n).Select(i => after.Durable[i] - before.Durable[i]))} " +
                 $"acked_per_node={string.Join(",", Enumerable.Range(0, n).Select(i => after.Acked[i] - before.Acked[i]))} " +
+                $"commits_per_node={string.Join(",", Enumerable.Range(0, n).Select(i => after.Store[i].Commits - before.Store[i].Commits))} " +
+                $"rows_per_node={string.Join(",", Enumerable.Range(0, n).Select(i => after.Store[i].Rows - before.Store[i].Rows))} " +
+                $"relayed_per_node={string.Join(",", Enumerable.Range(0, n).Select(i => after.Store[i].Relayed - before.Store[i].Relayed))} " +
                 $"broker_pct={Pct(broker)} db_pct={Pct(db)} bench_pct={Pct(self)} others_pct={Pct(Math.Max(0, others))} machine_pct={Pct(machine)} cores={Environment.ProcessorCount} " +
                 $"load1={File.ReadAllText("/proc/loadavg").Split(' ')[0]} backlog={messages} publish_s={published.TotalSeconds:F1}");
             Console.Error.WriteLine($"{tag}: {line}");
@@ -221,7 +224,11 @@ public static class ScaleOut
     }
 
     private sealed record Snapshot(double At, long[] Durable, long[] Acked, double[] NodeTicks, CgroupStat[] Cgroups, uint Ready,
-        double BrokerTicks, double DbTicks, double MachineBusy, TimeSpan SelfCpu);
+        double BrokerTicks, double DbTicks, double MachineBusy, TimeSpan SelfCpu)
+    {
+        /// <summary>Each node's keeper commits, rows written and events its receiver relayed to other nodes (0 where not reported).</summary>
+        public (long Commits, long Rows, long Relayed)[] Store { get; init; } = [];
+    }
 
     /// <summary>The counters at one moment: /proc and cpu.stat first (instant), then the nodes' HTTP counters.</summary>
     private static async Task<Snapshot> SnapshotAsync(HttpClient http, List<NodeProcess> nodes, IChannel channel, string queue, CancellationToken ct)
@@ -242,10 +249,16 @@ public static class ScaleOut
             using var stats = JsonDocument.Parse(body);
             var r = stats.RootElement;
             var durable = r.GetProperty("messages").GetInt64() - r.GetProperty("in_flight").GetInt64() - r.GetProperty("awaiting_checkpoint").GetInt64();
-            return (Durable: durable, Acked: r.GetProperty("broker").GetProperty("acked").GetInt64());
+            var store = r.GetProperty("store");
+            var relayed = r.TryGetProperty("relayed_events", out var rel) ? rel.GetInt64() : 0;
+            return (Durable: durable, Acked: r.GetProperty("broker").GetProperty("acked").GetInt64(),
+                Store: (store.GetProperty("commits").GetInt64(), store.GetProperty("rows_written").GetInt64(), relayed));
         }));
         var ready = (await channel.QueueDeclarePassiveAsync(queue, ct)).MessageCount;
-        return new Snapshot(at, counters.Select(c => c.Durable).ToArray(), counters.Select(c => c.Acked).ToArray(), ticks, cgroups, ready, brokerTicks, dbTicks, machine, self);
+        return new Snapshot(at, counters.Select(c => c.Durable).ToArray(), counters.Select(c => c.Acked).ToArray(), ticks, cgroups, ready, brokerTicks, dbTicks, machine, self)
+        {
+            Store = counters.Select(c => c.Store).ToArray(),
+        };
     }
 
     private static async Task WaitUpAsync(HttpClient http, List<NodeProcess> nodes, TimeSpan timeout, CancellationToken ct)
