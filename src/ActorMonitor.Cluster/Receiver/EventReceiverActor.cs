@@ -137,7 +137,8 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         else _selfAddress = Self.Path.Address;
         var self = Self;
         _router = new EventRouter(_tasks, _workers, _relay, node => !node.Equals(_selfAddress) && _monitorNodes.Contains(node),
-            node => Context.ActorSelection(new RootActorPath(node) / "user" / EventRelay.Name),
+            // A remote ref made from the path, not a selection: a selection wraps every batch once more on the wire.
+            node => ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(new RootActorPath(node) / "user" / EventRelay.Name),
             () => self.Tell(FlushRelays.Instance), AskHomes);
         if (_relay is not null) Timers.StartPeriodicTimer("homes", RefreshHomes.Instance, TimeSpan.Zero, RelayRouting.RefreshEvery);
         _checkpoints = Context.ActorOf(CheckpointCoordinator.Props(_keeper, _settings, _selfAddress), "checkpoints");

@@ -14,14 +14,14 @@ public sealed class EventRouter(
     IActorRef workers,
     RelayRouting? routing,
     Func<Address, bool> isOtherMonitorNode,
-    Func<Address, ActorSelection> relayAt,
+    Func<Address, IActorRef> relayAt,
     Action scheduleFlush,
     Action askHomes)
 {
     private static readonly TimeSpan AskAtMostEvery = TimeSpan.FromMilliseconds(250);
 
     private readonly RelayOutbox _outbox = new();
-    private readonly Dictionary<Address, ActorSelection> _relays = new();
+    private readonly Dictionary<Address, IActorRef> _relays = new();
     private bool _flushScheduled;
     private DateTime _homesAskedAt = DateTime.MinValue;
 

@@ -11,8 +11,12 @@ namespace ActorMonitor.Cluster.Relay;
 /// </summary>
 public sealed class RelayOutbox
 {
-    /// <summary>Well under Akka's remote frame limit, whatever the events carry.</summary>
-    public const int MaxBatchBytes = 256 * 1024;
+    /// <summary>
+    /// Below the runtime's large-object size (85,000 bytes): every copy of a batch on its way
+    /// (serializer, protobuf, socket buffer) would otherwise be a large object, collected only
+    /// with the oldest generation.
+    /// </summary>
+    public const int MaxBatchBytes = 64 * 1024;
 
     private readonly Dictionary<Address, (List<object> Items, int Bytes)> _byNode = new();
 
