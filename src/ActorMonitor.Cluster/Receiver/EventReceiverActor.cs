@@ -135,11 +135,10 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
         }
         else _selfAddress = Self.Path.Address;
-        var self = Self;
         _router = new EventRouter(_tasks, _workers, _relay, node => !node.Equals(_selfAddress) && _monitorNodes.Contains(node),
             // A remote ref made from the path, not a selection: a selection wraps every batch once more on the wire.
             node => ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(new RootActorPath(node) / "user" / EventRelay.Name),
-            () => self.Tell(FlushRelays.Instance), AskHomes);
+            () => Timers.StartSingleTimer("relay-flush", FlushRelays.Instance, RelayRouting.GatherFor), AskHomes);
         if (_relay is not null) Timers.StartPeriodicTimer("homes", RefreshHomes.Instance, TimeSpan.Zero, RelayRouting.RefreshEvery);
         _checkpoints = Context.ActorOf(CheckpointCoordinator.Props(_keeper, _settings, _selfAddress), "checkpoints");
     }

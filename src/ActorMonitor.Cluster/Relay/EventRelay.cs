@@ -46,7 +46,7 @@ public sealed class EventRelay : UntypedActor, IWithTimers
                 if (!_routes.TryComplete(a.DeliveryId, out var receiver, out var delivery)) break;
                 if (!_answers.TryGetValue(receiver, out var list))
                 {
-                    if (_answers.Count == 0) Self.Tell(FlushAnswers.Instance); // after the answers already queued
+                    if (_answers.Count == 0) Timers.StartSingleTimer("flush", FlushAnswers.Instance, RelayRouting.GatherFor);
                     _answers[receiver] = list = [];
                 }
                 list.Add(a with { DeliveryId = delivery });

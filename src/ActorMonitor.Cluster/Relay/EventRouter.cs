@@ -7,7 +7,7 @@ namespace ActorMonitor.Cluster.Relay;
 /// <summary>
 /// Where a receiver's entity messages go: to the local shard region, or, when the entity's shard
 /// lives on another monitor node, into that node's next batch for its <see cref="EventRelay"/>
-/// (sent by <see cref="Flush"/>, which the receiver schedules behind what its mailbox holds).
+/// (sent by <see cref="Flush"/>, which the receiver calls <see cref="RelayRouting.GatherFor"/> after the first).
 /// </summary>
 public sealed class EventRouter(
     IActorRef tasks,

@@ -5,9 +5,9 @@ using Akka.Actor;
 namespace ActorMonitor.Cluster.Relay;
 
 /// <summary>
-/// A receiver's events for other nodes, gathered per node until the receiver has taken what its
-/// mailbox held (or a node's batch is as large as one remote message should be), then sent to
-/// that node's <see cref="EventRelay"/> as one message.
+/// A receiver's events for other nodes, gathered per node for a few milliseconds (or until a
+/// node's batch is as large as one remote message should be), then sent to that node's
+/// <see cref="EventRelay"/> as one message.
 /// </summary>
 public sealed class RelayOutbox
 {
