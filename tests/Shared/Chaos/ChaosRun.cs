@@ -189,20 +189,21 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
 
     // ---- faults ----
 
-    private async Task FaultAsync(int round, string fault, string target, Func<Task<(double Held, string Note)>> inject, string[]? storeOf = null)
+    private async Task FaultAsync(int round, string fault, string target, Func<Task<(double Held, string Note, long EndedAt)>> inject, string[]? storeOf = null)
     {
         lock (_counters) _storeFault.UnionWith(storeOf ?? []);
         var before = Totals();
         var durableBefore = await ClusterDurableAsync() + SqliteDurable();
         Log($"round {round}: {fault} ({target})");
-        var (held, note) = await inject();
-        var end = Stopwatch.StartNew();
+        // The fault ends when the node is restarted, the service started, the partition healed or
+        // the disk freed; whatever follows (a node starting and joining) counts as recovery.
+        var (held, note, endedAt) = await inject();
         var sentByEnd = CapturedNow();
         double? recovery = null;
         try
         {
             await RecoveredAsync(sentByEnd, profile.RecoveryTimeout);
-            recovery = end.Elapsed.TotalSeconds;
+            recovery = Stopwatch.GetElapsedTime(endedAt).TotalSeconds;
             Log($"recovered {recovery:F1} s after the fault ended ({sentByEnd} messages captured by then, all durable)");
         }
         catch (TimeoutException ex)
@@ -220,7 +221,7 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         await Task.Delay(profile.Settle);
     }
 
-    private async Task<(double, string)> KillAsync()
+    private async Task<(double, string, long)> KillAsync()
     {
         var victim = _cluster[KilledNode]!;
         await victim.Process.KillAsync();
@@ -228,18 +229,20 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         var held = Stopwatch.StartNew();
         Log($"{victim.Name} killed (-9)");
         await Task.Delay(profile.KillDown);
+        var endedAt = Stopwatch.GetTimestamp();
         await StartClusterNodeAsync(KilledNode);
-        Log($"{victim.Name} restarted");
-        return (held.Elapsed.TotalSeconds, "restarted under the same name and port");
+        Log($"{victim.Name} restarted (healthy {Stopwatch.GetElapsedTime(endedAt).TotalSeconds:F1} s after its start)");
+        return (held.Elapsed.TotalSeconds, "restarted under the same name and port", endedAt);
     }
 
-    private async Task<(double, string)> BrokerAsync()
+    private async Task<(double, string, long)> BrokerAsync()
     {
         // Paused only while the queues drain: transient events left in a queue do not survive a
         // restart of RabbitMQ, in Celery's design too.
         var publishers = new[] { _simulator!, _celeryWorker!, _celeryClient! };
         foreach (var p in publishers) p.Signal(19);
         var paused = Stopwatch.StartNew();
+        var pausedFor = TimeSpan.Zero;
         try
         {
             await WaitUntilAsync(async () => await ReadyAsync(ClusterQueue) == 0 && await ReadyAsync(SqliteQueue) == 0 && await ReadyAsync(CaptureQueue) == 0,
@@ -249,16 +252,17 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         finally
         {
             foreach (var p in publishers) p.Signal(18);
+            pausedFor = paused.Elapsed;
         }
         var held = Stopwatch.StartNew();
-        Log($"RabbitMQ stopped (publishers paused {paused.Elapsed.TotalSeconds:F1} s for the queues to drain, now publishing into the outage)");
+        Log($"RabbitMQ stopped (publishers paused {pausedFor.TotalSeconds:F1} s for the queues to drain and the broker to stop, now publishing into the outage)");
         await Task.Delay(profile.BrokerDown);
         await ProjectScript.RunAsync("rabbitmq", "start", env.BrokerPort);
         Log("RabbitMQ started");
-        return (held.Elapsed.TotalSeconds, $"stopped with its queues drained (publishers paused {paused.Elapsed.TotalSeconds:F1} s)");
+        return (held.Elapsed.TotalSeconds, $"stopped with its queues drained (publishers paused {pausedFor.TotalSeconds:F1} s for that)", Stopwatch.GetTimestamp());
     }
 
-    private async Task<(double, string)> DatabaseAsync()
+    private async Task<(double, string, long)> DatabaseAsync()
     {
         await ProjectScript.RunAsync("postgres", "stop", env.PostgresPort);
         var held = Stopwatch.StartNew();
@@ -267,10 +271,10 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         var failing = await Task.WhenAll(RunningCluster().Select(async n => (await n.HealthAsync()).Ok ? 0 : 1));
         await ProjectScript.RunAsync("postgres", "start", env.PostgresPort);
         Log("PostgreSQL started");
-        return (held.Elapsed.TotalSeconds, $"{failing.Sum()} of {failing.Length} nodes said unhealthy during it");
+        return (held.Elapsed.TotalSeconds, $"{failing.Sum()} of {failing.Length} nodes said unhealthy during it", Stopwatch.GetTimestamp());
     }
 
-    private async Task<(double, string)> PartitionAsync()
+    private async Task<(double, string, long)> PartitionAsync()
     {
         var cut = _cluster[PartitionedNode]!;
         _cluster[PartitionedNode] = null; // asked nothing while cut off
@@ -290,6 +294,7 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         }
         if (held.Elapsed < profile.Partition) await Task.Delay(profile.Partition - held.Elapsed);
         _partition.Heal();
+        var endedAt = Stopwatch.GetTimestamp();
         var heldFor = held.Elapsed.TotalSeconds;
         Log("partition healed");
         try
@@ -306,10 +311,10 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         }
         await StartClusterNodeAsync(PartitionedNode);
         Log($"{cut.Name} restarted");
-        return (heldFor, note);
+        return (heldFor, note, endedAt);
     }
 
-    private async Task<(double, string)> DiskAsync()
+    private async Task<(double, string, long)> DiskAsync()
     {
         var filler = Path.Combine(_mount, "filler");
         var chunk = new byte[1 << 20];
@@ -338,7 +343,9 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         }
         File.Delete(filler);
         Log("the SQLite node's disk freed");
-        return (held.Elapsed.TotalSeconds, sawFailing ? "health 503 while full" : "health stayed 200 while full");
+        // A full disk must be told (the journal failing), not ridden over with acks.
+        if (!sawFailing) _report.Failures.Add("the SQLite node answered health 200 all the time its disk was full");
+        return (held.Elapsed.TotalSeconds, sawFailing ? "health 503 while full" : "health stayed 200 while full", Stopwatch.GetTimestamp());
     }
 
     // ---- recovery and counters ----
