@@ -17,8 +17,17 @@ public static class Chaos
         var minutes = args.Length >= 7 && args[5] == "--minutes" ? double.Parse(args[6], CultureInfo.InvariantCulture) : 10;
         var env = new ChaosEnvironment(int.Parse(args[1]), int.Parse(args[2]), args[3], args[4]);
         ChaosReport report;
-        await using (var run = new ChaosRun(env, ChaosProfile.Long(minutes), Console.Error.WriteLine))
+        try
+        {
+            await using var run = new ChaosRun(env, ChaosProfile.Long(minutes), Console.Error.WriteLine);
             report = await run.RunAsync();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException)
+        {
+            // Processes, partition and mount are cleaned up by then.
+            Console.Error.WriteLine($"chaos run broke off: {ex}");
+            return 1;
+        }
         Console.WriteLine(report.Table());
         return report.Failures.Count == 0 ? 0 : 1;
     }

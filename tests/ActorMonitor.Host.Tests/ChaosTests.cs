@@ -11,14 +11,13 @@ namespace ActorMonitor.Host.Tests;
 /// capture, live entities stay within their bound, and every fault is recovered from.
 /// </summary>
 [Trait("Category", "EndToEnd")]
-public sealed class ChaosTests(RabbitBroker broker, PostgresServer postgres, ITestOutputHelper output)
-    : IClassFixture<RabbitBroker>, IClassFixture<PostgresServer>
+public sealed class ChaosTests(ChaosServices services, ITestOutputHelper output) : IClassFixture<ChaosServices>
 {
     [Fact]
     public async Task Every_event_survives_each_fault_once_and_the_state_equals_celerys()
     {
         var work = Directory.CreateTempSubdirectory("am-chaos-").FullName;
-        var env = new ChaosEnvironment(broker.Port, postgres.Port, postgres.ConnectionString, work);
+        var env = new ChaosEnvironment(services.BrokerPort, services.PostgresPort, services.PostgresConnection, work);
         ChaosReport report;
         await using (var run = new ChaosRun(env, ChaosProfile.Short, output.WriteLine))
             report = await run.RunAsync();
@@ -40,5 +39,30 @@ public sealed class ChaosTests(RabbitBroker broker, PostgresServer postgres, ITe
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target, overwrite: true);
         }
+    }
+}
+
+/// <summary>
+/// RabbitMQ and PostgreSQL of the chaos run's own (scripts/rabbitmq, scripts/postgres), on ports
+/// below the ephemeral range: the run stops and starts both (<see cref="ChaosEnvironment.ServicePort"/>).
+/// </summary>
+public sealed class ChaosServices : IAsyncLifetime
+{
+    public int BrokerPort { get; } = ChaosEnvironment.ServicePort();
+    public int PostgresPort { get; } = ChaosEnvironment.ServicePort();
+    public string PostgresConnection { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        await ProjectScript.RunAsync("rabbitmq", "start", BrokerPort);
+        PostgresConnection = (await ProjectScript.RunAsync("postgres", "start", PostgresPort)).Trim().Split('\n')[^1];
+    }
+
+    public async Task DisposeAsync()
+    {
+        await ProjectScript.RunAsync("rabbitmq", "stop", BrokerPort);
+        await ProjectScript.RunAsync("postgres", "stop", PostgresPort);
+        foreach (var data in new[] { Repo.Path(".run", $"rabbitmq-{BrokerPort}"), Repo.Path(".run", $"postgres-{PostgresPort}") })
+            if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
     }
 }

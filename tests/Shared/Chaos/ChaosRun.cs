@@ -28,6 +28,40 @@ public sealed record ChaosProfile(
 public sealed record ChaosEnvironment(int BrokerPort, int PostgresPort, string PostgresConnection, string WorkDirectory)
 {
     public string BrokerUrl => $"amqp://guest:guest@127.0.0.1:{BrokerPort}//";
+
+    /// <summary>
+    /// A free port below the kernel's ephemeral range (and its +20000 for RabbitMQ's distribution
+    /// port too). A service the run stops must listen outside that range: while it is down, its
+    /// clients' reconnects on loopback can be given its port as their own local port and connect
+    /// to themselves, and it then cannot listen again (seen: RabbitMQ's restart failed, eaddrinuse).
+    /// </summary>
+    public static int ServicePort()
+    {
+        var low = 32768;
+        try { low = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split('\t', ' ')[0]); } catch (IOException) { }
+        var rnd = new Random();
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = rnd.Next(10000, Math.Min(low, 32768) - 20000);
+            if (IsFree(port) && IsFree(port + 20000)) return port;
+        }
+        throw new InvalidOperationException("no free port below the ephemeral range");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            l.Start();
+            l.Stop();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>One fault injected: how long it was held, how long until the monitor was whole again, and the counters over that span.</summary>
@@ -200,9 +234,10 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         var (held, note, endedAt) = await inject();
         var sentByEnd = CapturedNow();
         double? recovery = null;
+        var restarted = new List<string>();
         try
         {
-            await RecoveredAsync(sentByEnd, profile.RecoveryTimeout);
+            await RecoveredAsync(sentByEnd, profile.RecoveryTimeout, restarted);
             recovery = Stopwatch.GetElapsedTime(endedAt).TotalSeconds;
             Log($"recovered {recovery:F1} s after the fault ended ({sentByEnd} messages captured by then, all durable)");
         }
@@ -217,7 +252,8 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         var after = Totals();
         var durableAfter = await ClusterDurableAsync() + SqliteDurable();
         _report.Faults.Add(new ChaosFault(round, fault, target, held, recovery, after.Consumed - before.Consumed, durableAfter - durableBefore,
-            after.DupMessages - before.DupMessages, after.DupEvents - before.DupEvents, note));
+            after.DupMessages - before.DupMessages, after.DupEvents - before.DupEvents,
+            restarted.Count == 0 ? note : $"{note}; downed meanwhile and started again: {string.Join(", ", restarted)}"));
         await Task.Delay(profile.Settle);
     }
 
@@ -350,9 +386,22 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
 
     // ---- recovery and counters ----
 
-    /// <summary>Whole again: every node healthy, three members Up, and every message captured by the fault's end durable in both stores.</summary>
-    private Task RecoveredAsync(long sentByEnd, TimeSpan timeout) => WaitUntilAsync(async () =>
+    /// <summary>
+    /// Whole again: every node healthy, three members Up, and every message captured by the
+    /// fault's end durable in both stores. A node that exited meanwhile (the cluster downed it, as
+    /// a loaded machine's failure detector sometimes does while another joins) is started again, as
+    /// its supervisor would, and said in the fault's note.
+    /// </summary>
+    private Task RecoveredAsync(long sentByEnd, TimeSpan timeout, List<string> restarted) => WaitUntilAsync(async () =>
     {
+        for (var i = 0; i < _cluster.Length; i++)
+            if (_cluster[i] is { } gone && gone.Process.HasExited)
+            {
+                Log($"{gone.Name} exited ({(gone.Process.Stderr.Contains("stops consuming now") ? "downed by the cluster" : $"exit {gone.Process.ExitCode}")}); starting it again");
+                restarted.Add(gone.Name);
+                _cluster[i] = null;
+                await StartClusterNodeAsync(i);
+            }
         foreach (var n in RunningCluster().Append(_sqlite!))
             if (!(await n.HealthAsync()).Ok) return false;
         if (await RunningCluster().First().UpMembersAsync() != 3) return false;
@@ -489,8 +538,9 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         var captured = _report.Captured;
         try
         {
-            await WaitUntilAsync(async () => await ClusterDurableAsync() >= captured && SqliteDurable() >= captured, TimeSpan.FromSeconds(180),
-                $"all {captured} captured messages durable in both stores");
+            var restarted = new List<string>();
+            await RecoveredAsync(captured, TimeSpan.FromSeconds(180), restarted);
+            if (restarted.Count > 0) _report.Notes.Add($"After the fleet stopped, downed and started again: {string.Join(", ", restarted)}.");
         }
         catch (TimeoutException ex)
         {
