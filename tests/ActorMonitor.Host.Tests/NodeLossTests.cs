@@ -63,6 +63,28 @@ public sealed class NodeLossTests(RabbitBroker broker, PostgresServer postgres, 
         await cluster.CompareAsync(cluster[2], capture.Expected, capture.Messages);
     }
 
+    /// <summary>
+    /// The other node leaves mid-stream and the last one stands alone: its state still counts what
+    /// the other made durable (found by the chaos run, where the cluster downed two nodes at once
+    /// and the third, alone, answered its own index's counters: messages, event_count, task_count
+    /// and the task heap short of the store's).
+    /// </summary>
+    [Fact]
+    public async Task A_node_left_alone_counts_what_the_node_that_left_made_durable()
+    {
+        await using var cluster = await NodeCluster.StartAsync(broker, postgres, 2, output);
+        await using var publish = Publish();
+        await WaitForShareAsync(cluster, 0.3);
+        var leaving = cluster.Detach(1);
+        Assert.Equal(0, await leaving.Process.TerminateAsync(TimeSpan.FromSeconds(60)));
+        cluster.Log("node-2 left");
+        Assert.Equal(0, await publish.TerminateAfterExitAsync(TimeSpan.FromSeconds(60)));
+
+        await cluster.WaitUntilDurableAsync(cluster[0], capture.Messages, TimeSpan.FromSeconds(120));
+        await cluster.LogStoreAsync();
+        await cluster.CompareAsync(cluster[0], capture.Expected, capture.Messages);
+    }
+
     [Fact]
     public async Task A_node_frozen_for_25_s_loses_nothing_and_is_fenced_when_it_thaws()
     {
