@@ -507,7 +507,8 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
     {
         _celeryClient!.Signal(15);
         _report.CelerySummary = await ExitedAsync(_celeryClient, "Celery client") ? _celeryClient.Stdout.Trim() : "did not exit";
-        _simulator!.Signal(2); // Ctrl-C: the simulator flushes and sends worker-offline
+        // SIGTERM, not SIGINT: a job started in the background of a shell inherits SIGINT ignored.
+        _simulator!.Signal(15); // the simulator flushes and sends worker-offline
         _report.SimulatorSummary = await ExitedAsync(_simulator, "simulator")
             ? (_simulator.Stdout + "\n" + _simulator.Stderr).Split('\n').LastOrDefault(l => l.Contains("events sent"))?.Trim() ?? $"exit {_simulator.ExitCode}, no summary" : "did not exit";
         _celeryWorker!.Signal(15); // warm shutdown: worker-offline
@@ -597,8 +598,10 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
 
     private string[] NodeArgs(string name, string journal, string nodeId, int akkaPort, string? seeds)
     {
+        // The task heap kept whole, as the reference keeps it (celery_reference.py bounds nothing):
+        // at the default (40,000 entries, one per task event) a long run's tasks_by_time is trimmed.
         var config = string.Join('\n', "actormonitor.receiver.utcoffset = 0", "actormonitor.event-queue.durable = on",
-            "actormonitor.metrics.queue-sample-interval = off");
+            "actormonitor.metrics.queue-sample-interval = off", "actormonitor.state.max-timeline-entries = 1000000");
         string[] args = ["--journal", journal, "--node-id", nodeId, "--node-name", name, "--akka-port", akkaPort.ToString(),
             "--max-tasks-in-memory", profile.MaxTasksInMemory.ToString(), "--config", config];
         return seeds is null ? args : [.. args, "--seed-nodes", seeds];
