@@ -90,6 +90,8 @@ public sealed class ChaosReport
     public long TotalDuplicateMessages { get; set; }
     public long TotalDuplicateEvents { get; set; }
     public int OrderDependentDifferences { get; set; }
+    /// <summary>Per node read, the fields that differ from Celery's beyond the order-dependent ones.</summary>
+    public List<string> StateDifferences { get; } = [];
 
     private static string Show(Dictionary<string, long> values) =>
         values.Count == 0 ? "none" : string.Join(", ", values.OrderBy(p => p.Key).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Value:N0}")));
@@ -108,7 +110,7 @@ public sealed class ChaosReport
         sb.AppendLine($"Fleet: simulator \"{SimulatorSummary}\"; Celery client \"{CelerySummary}\".");
         sb.AppendLine(string.Create(inv, $"Live task entities per node (max-tasks-in-memory {Profile.MaxTasksInMemory:N0}), peak outside store outages: {Show(PeakLiveTasks)}; peak during its store's outage: {Show(PeakLiveTasksDuringStoreFault)}; at the end: {Show(FinalLiveTasks)}."));
         sb.AppendLine($"Peak RSS per node: {string.Join(", ", PeakRssBytes.OrderBy(p => p.Key).Select(p => string.Create(inv, $"{p.Key} {p.Value / 1048576.0:F0} MB")))}.");
-        sb.AppendLine($"State against Celery's reference on the capture: {(Failures.Any(f => f.StartsWith("state")) ? "DIFFERENT" : "equal")} on both (order-dependent differences left aside: {OrderDependentDifferences}).");
+        sb.AppendLine($"State against Celery's reference on the capture: {(StateDifferences.Count == 0 ? "every field equal on both nodes" : string.Join("; ", StateDifferences))} (order-dependent differences left aside: {OrderDependentDifferences}).");
         foreach (var n in Notes) sb.AppendLine(n);
         sb.AppendLine(Failures.Count == 0 ? "Result: PASS" : "Result: FAIL\n" + string.Join("\n", Failures.Select(f => "- " + f)));
         return sb.ToString();
@@ -573,7 +575,11 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
             _report.OrderDependentDifferences += orderDependent.Count;
             Log($"{node.Name}: {others.Count} differences from Celery's state, {orderDependent.Count} order-dependent ones left aside");
             foreach (var d in others.Take(20)) Log("  " + d);
-            if (others.Count > 0) _report.Failures.Add($"state of {node.Name}: {others.Count} differences from Celery's, first: {others[0]}");
+            if (others.Count > 0)
+            {
+                _report.Failures.Add($"state of {node.Name}: {others.Count} differences from Celery's, first: {others[0]}");
+                _report.StateDifferences.Add($"{node.Name} {others.Count} field(s) differ");
+            }
             var messages = ours.RootElement.GetProperty("messages").GetInt64();
             if (messages != captured) _report.Failures.Add($"state of {node.Name}: {messages} messages, the capture holds {captured}");
             var eIds = e.RootElement.GetProperty("tasks_by_time").EnumerateArray().Select(x => x.GetString()).Order().ToList();
