@@ -20,6 +20,8 @@ using ActorMonitor.Bench;
 //     through the HTTP query API and the read side's freshness on the live node (see QueryBench)
 //   store / store-read - the store's write path alone: the capture's tasks committed to SQLite in
 //     batches of 4,000, marked new or looked up first, rows/s (see StoreCommitBench)
+//   chaos BROKER_PORT PG_PORT PG_CONNECTION WORK_DIR [--minutes M] - faults in turn while a fleet
+//     streams into four nodes; prints the table of faults (see ChaosRun; bench/run chaos drives it)
 // The node's own set-up: two malloc arenas (see NativeHeap).
 Console.Error.WriteLine($"malloc arenas capped at two: {ActorMonitor.Host.NativeHeap.LimitArenas()}");
 using var allocations = AllocationSampler.StartIfAsked();
@@ -34,6 +36,7 @@ if (args.Length == 2 && args[0] == "memory")
     allocations?.Report();
     return 0;
 }
+if (args.Length >= 1 && args[0] == "chaos") return await Chaos.RunAsync(args);
 if (args.Length >= 1 && args[0] == "scale-out") return await ScaleOut.RunAsync(ScaleOut.Parse(args));
 if (args.Length < 2)
 {

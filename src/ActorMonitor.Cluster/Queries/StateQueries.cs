@@ -113,13 +113,17 @@ public sealed class StateQueries(MonitorNode node)
 
     /// <summary>
     /// The whole state in the oracle's schema; "alive" judged at <paramref name="asOf"/> (default:
-    /// the last local_received). Alone, the node's own index gives the counters and the task heap;
-    /// with other monitor nodes, every figure comes from the store, where all of them write.
+    /// the last local_received). The only writer of its store, the node's own index gives the
+    /// counters and the task heap; with other monitor nodes, or alone in a store others wrote to,
+    /// every figure comes from the store, where all of them write.
     /// Tasks are streamed from the store as the document is written.
     /// </summary>
     public async Task<StateDocument> StateAsync(double? asOf = null, CancellationToken ct = default)
     {
-        var clusterWide = OtherMonitorNodes().Count > 0;
+        // Alone now, but other nodes wrote to this store (they left or were downed since this node
+        // restored its index): what they applied is in the store, not in this node's index.
+        var clusterWide = OtherMonitorNodes().Count > 0
+            || await Task.Run(() => node.Store.Receivers().Any(r => r.NodeName != node.Settings.NodeName), ct);
         await ClusterCheckpointAsync();
         var stats = await ReceiverStatsAsync();
         var at = asOf ?? stats.LastLocalReceived ?? MonitorNode.WallClock();
