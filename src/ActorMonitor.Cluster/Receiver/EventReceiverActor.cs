@@ -31,7 +31,7 @@ namespace ActorMonitor.Cluster.Receiver;
 /// </summary>
 public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnboundedStash
 {
-    private sealed record Cut(long Id, List<PendingMessage> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters);
+    private sealed record Cut(long Id, List<PendingMessage> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters, IReadOnlyCollection<Address> Keepers);
 
     private sealed record Tick
     {
@@ -226,7 +226,10 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
 
     private void Ingest(IngestMessage m)
     {
-        var hash = m.Message.BodyHash;
+        // A body without events ("[]", or only refused ones) may well be sent again byte for byte:
+        // its hash tells no redelivery from a new message, so it is not used (a redelivered copy
+        // counts again, as its only effect is on the message counters).
+        var hash = m.Message.Events.Count > 0 ? m.Message.BodyHash : 0;
         if (m.Redelivered && _loadOthersCounted is not null && _bodies.WorthLookingElsewhere(hash))
         {
             // Maybe another node counted it and was lost before acking: look first (once per 2 s).
@@ -337,6 +340,10 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
 
     private void OnNodeRemoved(ClusterEvent.MemberRemoved r)
     {
+        // Failed here, at once, not when the coordinator says so: the cut's messages must be back
+        // among those not yet durable before they are sent again below.
+        if (_cut is { } cut && cut.Keepers.Contains(r.Member.Address))
+            CheckpointFailedWith($"node {r.Member.Address} left while the checkpoint waited for its keeper", membership: true);
         _checkpoints.Tell(new KeeperLeft(r.Member.Address));
         // A node that left gracefully handed its entities off after saving their rows; a downed
         // one took with it whatever its entities applied since their last commit.
@@ -431,12 +438,12 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         _undurable.Clear();
         var hashes = messages.Where(p => p.BodyHash != 0).Select(p => p.BodyHash).ToArray();
         var state = _counters.ToCheckpoint(_releasedClock, _eventSeq, _releasedLocalReceived, hashes, _bodies.LastAcked, ++_cutCounter);
-        // Only those who asked before this cut started are answered by it.
-        _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters]);
+        // Only those who asked before this cut started are answered by it. Its keepers: every node
+        // that may host entities, each monitor member until its removal (unreachable and downed ones too).
+        _cut = new Cut(++_cutIds, messages, state, [.. _checkpointWaiters], [_selfAddress, .. _monitorNodes]);
         _checkpointWaiters.Clear();
-        // Every node that may host entities: each monitor member until its removal (unreachable and downed ones too).
         _checkpoints.Tell(new CoverCut(_cut.Id, state,
-            new ReceiverRow(_settings.NodeName, state.Messages, state.RejectedMessages, state.OtherEvents, state.Cut, state.ToJson()), [_selfAddress, .. _monitorNodes]));
+            new ReceiverRow(_settings.NodeName, state.Messages, state.RejectedMessages, state.OtherEvents, state.Cut, state.ToJson()), _cut.Keepers));
     }
 
     private void OnDurable(Cut cut)
