@@ -186,6 +186,38 @@ public class EventReceiverTests : TestKit
     }
 
     [Fact]
+    public void A_node_downed_while_the_checkpoint_waits_for_its_keeper_sends_that_checkpoints_messages_again()
+    {
+        const string lost = "akka.tcp://actormonitor@10.0.0.9:4053";
+        _receiver.Tell(new Akka.Cluster.ClusterEvent.MemberUp(TestMembers.WithStatus(lost, Akka.Cluster.MemberStatus.Up, Client.MonitorClient.MonitorRole)));
+        _receiver.Tell(new IngestMessage(1, "task.started", TestEvents.Message("""{"hostname": "w", "uuid": "a", "clock": 1, "timestamp": 1, "type": "task-started"}""")));
+        var first = _tasks.ExpectMsg<ApplyTaskEvent>();
+        _tasks.Reply(new EventsApplied(first.DeliveryId));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        ExpectMsg<MessageApplied>();
+
+        // The checkpoint covers message 1; this node's keeper commits, the other node's never answers.
+        _receiver.Tell(CheckpointNow.Instance);
+        _keeper.Reply(new CheckpointCommitted(_keeper.ExpectMsg<Checkpoint>().Id));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        // That node is downed: its entities may have held message 1's events, so they are sent again.
+        _receiver.Tell(new Akka.Cluster.ClusterEvent.MemberRemoved(TestMembers.Removed(lost, Client.MonitorClient.MonitorRole), Akka.Cluster.MemberStatus.Down));
+        var again = _tasks.ExpectMsg<ApplyTaskEvent>();
+        Assert.Equal("a", again.Uuid);
+        Assert.NotEqual(first.DeliveryId, again.DeliveryId);
+        _tasks.Reply(new EventsApplied(again.DeliveryId));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+
+        // The next checkpoint, on this node alone now, covers it and answers both who asked.
+        _receiver.Tell(CheckpointNow.Instance);
+        _keeper.Reply(new CheckpointCommitted(_keeper.ExpectMsg<Checkpoint>().Id));
+        Assert.Equal([1L], ExpectMsg<MessagesDurable>().DeliveryIds);
+        ExpectMsg<CheckpointDone>();
+        ExpectMsg<CheckpointDone>();
+    }
+
+    [Fact]
     public void A_node_downed_resends_a_message_applied_everywhere_but_still_queued_behind_an_unanswered_one()
     {
         // Message 1 waits for an entity that never answers (it lived on the lost node); message 2

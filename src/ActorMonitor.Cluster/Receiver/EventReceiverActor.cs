@@ -190,6 +190,8 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             case CutFailed f when _cut?.Id == f.Id:
                 CheckpointFailedWith(f.Reason, f.Membership);
                 break;
+            case CutDurable or CutFailed:
+                break; // a cut this receiver gave up already (a node it waited for was removed)
             case ClusterEvent.MemberRemoved r when r.Member.HasRole(Client.MonitorClient.MonitorRole) && !r.Member.Address.Equals(_selfAddress):
                 OnNodeRemoved(r);
                 _monitorNodes.Remove(r.Member.Address);
