@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
 using ActorMonitor.Cluster.Hosting;
-using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Host.Http;
 using ActorMonitor.Rabbit;
+using ActorMonitor.Store;
+using ActorMonitor.Store.Sql;
 using Akka;
 using Akka.Actor;
 using Akka.Configuration;

@@ -3,11 +3,11 @@ using System.Data.Common;
 using System.Text;
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.State;
-using ActorMonitor.Cluster.Queries;
+using ActorMonitor.Store.Queries;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store.Sql;
 
 /// <summary>
 /// Task and worker rows in SQLite (WAL) or PostgreSQL, written by batched multi-row upserts in

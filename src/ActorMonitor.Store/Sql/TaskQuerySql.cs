@@ -1,9 +1,9 @@
 using System.Data;
 using System.Data.Common;
 using System.Text;
-using ActorMonitor.Cluster.Queries;
+using ActorMonitor.Store.Queries;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store.Sql;
 
 /// <summary>
 /// A <see cref="TaskQuery"/> as one parameterised WHERE and ORDER BY, for SQLite and PostgreSQL

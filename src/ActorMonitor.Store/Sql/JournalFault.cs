@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store.Sql;
 
 /// <summary>
 /// A journal that cannot be opened or read, told in one line: which journal, the database's own
