@@ -1,58 +1,38 @@
-using System.Data;
 using System.Data.Common;
-using System.Text;
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Store.Queries;
-using Microsoft.Data.Sqlite;
-using Npgsql;
+using static ActorMonitor.Store.Sql.SqlCommands;
 
 namespace ActorMonitor.Store.Sql;
 
 /// <summary>
-/// Task and worker rows in SQLite (WAL) or PostgreSQL, written by batched multi-row upserts in
-/// one transaction per checkpoint. The same SQL serves both (INSERT ... ON CONFLICT DO UPDATE);
-/// only the column types and the start-up lock differ.
+/// Task and worker rows in SQLite (WAL) or PostgreSQL, written by upserts in one transaction per
+/// checkpoint. The same SQL serves both (INSERT ... ON CONFLICT DO UPDATE); what differs is the
+/// <see cref="ISqlDialect"/>'s (<see cref="SqliteDialect"/>, <see cref="PostgresDialect"/>).
 /// </summary>
 public sealed class SqlStateStore : IStateStore
 {
-    private const int RowsPerStatement = 200;
-
-    private static readonly string[] TaskColumns =
-    [
-        "uuid", "last_seq", "event_count", "received_count", "name", "state", "worker", "received", "started", "succeeded", "failed", "timestamp",
-        "runtime", "heap_clock", "heap_origin", "args", "kwargs", "result", "exception", "data",
-    ];
-
-    // A null parameter needs its column's type (PostgreSQL does not cast text to double precision).
-    private static readonly DbType[] TaskColumnTypes =
-    [
-        DbType.String, DbType.Int64, DbType.Int64, DbType.Int64, DbType.String, DbType.String, DbType.String,
-        DbType.Double, DbType.Double, DbType.Double, DbType.Double, DbType.Double,
-        DbType.Double, DbType.Int64, DbType.String, DbType.String, DbType.String, DbType.String, DbType.String, DbType.Binary,
-    ];
-
-    private static object?[] TaskValues(TaskRow r) =>
-    [
-        r.Uuid, r.LastSeq, r.EventCount, r.ReceivedCount, r.Name, r.State, r.Worker, r.Received, r.Started, r.Succeeded, r.Failed, r.Timestamp,
-        r.Runtime, r.HeapClock, r.HeapOrigin, r.Args, r.Kwargs, r.Result, r.Exception, r.Data,
-    ];
-
     /// <summary>Columns the query side added to am_tasks, with their types, for databases created before them.</summary>
-    private static readonly (string Name, string Sqlite, string Postgres)[] QueryColumns =
+    private static readonly (string Name, Func<ISqlDialect, string> Type)[] QueryColumns =
     [
-        ("runtime", "REAL", "DOUBLE PRECISION"), ("heap_clock", "INTEGER", "BIGINT"), ("heap_origin", "TEXT", "TEXT"),
-        ("args", "TEXT", "TEXT"), ("kwargs", "TEXT", "TEXT"), ("result", "TEXT", "TEXT"), ("exception", "TEXT", "TEXT"),
+        ("runtime", d => d.Real), ("heap_clock", d => d.BigInt), ("heap_origin", _ => "TEXT"),
+        ("args", _ => "TEXT"), ("kwargs", _ => "TEXT"), ("result", _ => "TEXT"), ("exception", _ => "TEXT"),
     ];
 
-    private readonly bool _postgres;
+    private readonly ISqlDialect _dialect;
+    private readonly SqliteDialect? _sqlite;
     private readonly object _writeGate = new();
 
     public SqlStateStore(StoreTarget target)
     {
-        if (target.Kind == StoreKind.Memory) throw new ArgumentException("a SQL store needs sqlite: or postgres:", nameof(target));
+        _dialect = target.Kind switch
+        {
+            StoreKind.Sqlite => _sqlite = new SqliteDialect(target),
+            StoreKind.Postgres => new PostgresDialect(target),
+            _ => throw new ArgumentException("a SQL store needs sqlite: or postgres:", nameof(target)),
+        };
         Target = target;
-        _postgres = target.Kind == StoreKind.Postgres;
     }
 
     public StoreTarget Target { get; }
@@ -63,47 +43,32 @@ public sealed class SqlStateStore : IStateStore
     /// </summary>
     public long? MaxPages
     {
-        get => _maxPages;
+        get => _sqlite?.MaxPages;
         set
         {
-            _maxPages = value;
-            _capped |= value is not null;
+            if (_sqlite is not null) _sqlite.MaxPages = value;
         }
     }
 
-    private long? _maxPages;
-    private bool _capped; // pooled connections keep a cap set once: lifted explicitly
-
     /// <summary>SQLite only: how often a commit also checkpoints the WAL into the file and truncates it.</summary>
-    public TimeSpan WalTruncateEvery { get; set; } = TimeSpan.FromSeconds(30);
-
-    // SQLite checkpoints the WAL by itself every 1,000 pages but never shrinks the file; any
-    // checkpoint that empties it truncates it to this size.
-    private const long WalSizeLimit = 4 * 1024 * 1024;
-
-    private long _lastWalTruncate = Environment.TickCount64;
-
-    private DbConnection Open()
+    public TimeSpan WalTruncateEvery
     {
-        DbConnection c = _postgres ? new NpgsqlConnection(Target.ConnectionString) : new SqliteConnection(Target.ConnectionString);
-        c.Open();
-        if (!_postgres)
-            Execute(c, null, $"PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA journal_size_limit={WalSizeLimit};" +
-                (_capped ? $" PRAGMA max_page_count={_maxPages ?? 4294967294};" : ""));
-        return c;
+        get => _sqlite?.WalTruncateEvery ?? TimeSpan.Zero;
+        set
+        {
+            if (_sqlite is not null) _sqlite.WalTruncateEvery = value;
+        }
     }
+
+    private DbConnection Open() => _dialect.Open();
 
     public void Initialize()
     {
-        if (!_postgres && Path.GetDirectoryName(Target.Location) is { Length: > 0 } dir) Directory.CreateDirectory(dir);
-        var bigint = _postgres ? "BIGINT" : "INTEGER";
-        var real = _postgres ? "DOUBLE PRECISION" : "REAL";
-        var blob = _postgres ? "BYTEA" : "BLOB";
+        _dialect.PrepareDatabase();
+        var (bigint, real, blob) = (_dialect.BigInt, _dialect.Real, _dialect.Blob);
         using var c = Open();
-        if (!_postgres) Execute(c, null, "PRAGMA journal_mode=WAL;");
         using var tx = c.BeginTransaction();
-        // Several nodes starting together would race on CREATE TABLE IF NOT EXISTS in PostgreSQL.
-        if (_postgres) Execute(c, tx, "SELECT pg_advisory_xact_lock(727274001)");
+        _dialect.LockSchema(c, tx);
         Execute(c, tx, $"""
             CREATE TABLE IF NOT EXISTS am_tasks (
               uuid TEXT PRIMARY KEY, last_seq {bigint} NOT NULL, event_count {bigint} NOT NULL, received_count {bigint} NOT NULL,
@@ -122,11 +87,10 @@ public sealed class SqlStateStore : IStateStore
               node_name TEXT PRIMARY KEY, messages {bigint} NOT NULL, rejected_messages {bigint} NOT NULL, other_events {bigint} NOT NULL,
               cut {bigint} NOT NULL, checkpoint {blob} NOT NULL);
             """);
-        AddQueryColumns(c, tx);
-        // A covering index of the texts, dropped: it doubled their cost on disk for short searches only.
-        if (!_postgres) Execute(c, tx, "DROP INDEX IF EXISTS am_tasks_q_text");
+        // A database written before the query side: its task rows get the new columns, filled below.
+        foreach (var (name, type) in QueryColumns) _dialect.AddColumn(c, tx, "am_tasks", name, type(_dialect));
         Execute(c, tx, QueryIndexes());
-        var indexTexts = !_postgres && CreateTextIndex(c, tx);
+        var indexTexts = _dialect.UpdateTextIndex(c, tx);
         // Tasks written before the counts existed are counted once, under the lock that created them.
         Execute(c, tx, """
             INSERT INTO am_task_counts (state, name, worker, n)
@@ -136,39 +100,19 @@ public sealed class SqlStateStore : IStateStore
         tx.Commit();
         Backfill(c);
         // A database written before the index: its tasks are indexed once, from their (filled) rows.
-        if (indexTexts) Execute(c, null, "INSERT INTO am_task_texts (am_task_texts) VALUES ('rebuild')");
-    }
-
-    // A database written before the query side: its task rows get the new columns, filled below.
-    private void AddQueryColumns(DbConnection c, DbTransaction tx)
-    {
-        if (_postgres)
-        {
-            foreach (var (name, _, type) in QueryColumns) Execute(c, tx, $"ALTER TABLE am_tasks ADD COLUMN IF NOT EXISTS {name} {type}");
-            return;
-        }
-        var existing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.Transaction = tx;
-            cmd.CommandText = "PRAGMA table_info(am_tasks)";
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) existing.Add(r.GetString(1));
-        }
-        foreach (var (name, type, _) in QueryColumns)
-            if (!existing.Contains(name)) Execute(c, tx, $"ALTER TABLE am_tasks ADD COLUMN {name} {type}");
+        if (indexTexts) _dialect.FillTextIndex(c);
     }
 
     /// <summary>
     /// The read side's indexes: each filter column with received (the default sort) after it, each
     /// time field, and Celery's heap order. Partial (tasks that exist, the condition every query
-    /// carries), so counts are answered from the index alone. PostgreSQL sorts missing values
-    /// first, as SQLite does, so that one index serves both directions.
+    /// carries), so counts are answered from the index alone. Missing values sort first in both
+    /// databases, so that one index serves both directions.
     /// </summary>
     private string QueryIndexes()
     {
-        string Asc(string col) => _postgres ? col + " NULLS FIRST" : col;
-        var c = _postgres ? " COLLATE \"C\"" : "";
+        string Asc(string col) => col + _dialect.NullsLowest(descending: false);
+        var c = _dialect.Ordinal;
         (string Name, string Columns)[] indexes =
         [
             ("state", $"state, {Asc("received")}"), ("name", $"name{c}, {Asc("received")}"), ("worker", $"worker, {Asc("received")}"),
@@ -180,43 +124,6 @@ public sealed class SqlStateStore : IStateStore
         ];
         return string.Concat(indexes.Select(i => $"CREATE INDEX IF NOT EXISTS am_tasks_q_{i.Name} ON am_tasks ({i.Columns}) WHERE event_count > 0;\n"));
     }
-
-    /// <summary>
-    /// SQLite only: a trigram index of the four search texts (FTS5, case-sensitive as instr is),
-    /// so a text search looks up the tasks whose text holds its trigrams instead of reading a million
-    /// texts (without positions, detail=none, the index is much smaller; the query's instr
-    /// test keeps the tasks that hold the text itself).
-    /// The commit keeps it, a few statements per batch (<see cref="UnindexChangedTexts"/>, <see cref="IndexTexts"/>), not row triggers,
-    /// which cost several times the rest of the write (FTS5 writes its pending terms out at every
-    /// statement that touches it; bench/RESULTS.md). Deleting a task is
-    /// rare enough for a trigger. Returns whether the index is new (its rows are indexed later).
-    /// </summary>
-    private static bool CreateTextIndex(DbConnection c, DbTransaction tx)
-    {
-        using var probe = c.CreateCommand();
-        probe.Transaction = tx;
-        probe.CommandText = "SELECT sql FROM sqlite_master WHERE name = 'am_task_texts'";
-        var existing = probe.ExecuteScalar() as string;
-        // An index written with positions (detail=full, much larger) is made again without.
-        if (existing is not null && !existing.Contains("detail=none", StringComparison.Ordinal))
-        {
-            Execute(c, tx, "DROP TABLE am_task_texts");
-            existing = null;
-        }
-        var existed = existing is not null;
-        Execute(c, tx, $"""
-            CREATE VIRTUAL TABLE IF NOT EXISTS am_task_texts USING fts5({TextColumns}, content='am_tasks', content_rowid='rowid',
-              tokenize='trigram case_sensitive 1', detail=none);
-            DROP TRIGGER IF EXISTS am_tasks_texts_insert;
-            DROP TRIGGER IF EXISTS am_tasks_texts_update;
-            CREATE TRIGGER IF NOT EXISTS am_tasks_texts_delete AFTER DELETE ON am_tasks BEGIN
-              INSERT INTO am_task_texts (am_task_texts, rowid, {TextColumns}) VALUES ('delete', old.rowid, old.args, old.kwargs, old.result, old.exception);
-            END;
-            """);
-        return !existed;
-    }
-
-    private const string TextColumns = "args, kwargs, result, exception";
 
     /// <summary>Fills the query columns of rows written before they existed, a batch at a time (any node may do it; it is idempotent).</summary>
     private void Backfill(DbConnection c)
@@ -235,17 +142,17 @@ public sealed class SqlStateStore : IStateStore
             using var update = c.CreateCommand();
             update.Transaction = tx;
             update.CommandText = "UPDATE am_tasks SET runtime = @p12, heap_clock = @p13, heap_origin = @p14, args = @p15, kwargs = @p16, result = @p17, exception = @p18 WHERE uuid = @p0";
-            var parameters = Enumerable.Range(0, TaskColumns.Length - 1).Where(k => k == 0 || k >= 12).ToDictionary(k => k, k =>
+            var parameters = Enumerable.Range(0, TaskColumns.Names.Length - 1).Where(k => k == 0 || k >= 12).ToDictionary(k => k, k =>
             {
                 var p = update.CreateParameter();
                 p.ParameterName = $"@p{k}";
-                p.DbType = TaskColumnTypes[k];
+                p.DbType = TaskColumns.Types[k];
                 update.Parameters.Add(p);
                 return p;
             });
             foreach (var row in rows)
             {
-                var values = TaskValues(row);
+                var values = TaskColumns.Values(row);
                 foreach (var (k, p) in parameters) p.Value = values[k] ?? DBNull.Value;
                 update.ExecuteNonQuery();
             }
@@ -253,23 +160,7 @@ public sealed class SqlStateStore : IStateStore
         }
     }
 
-    public IDisposable StartupLock()
-    {
-        if (!_postgres) return new Unlock(null);
-        var c = Open();
-        Execute(c, null, "SELECT pg_advisory_lock(727274002)"); // a session lock: released on unlock or disconnect
-        return new Unlock(c);
-    }
-
-    private sealed class Unlock(DbConnection? connection) : IDisposable
-    {
-        public void Dispose()
-        {
-            if (connection is null) return;
-            try { Execute(connection, null, "SELECT pg_advisory_unlock(727274002)"); }
-            finally { connection.Dispose(); }
-        }
-    }
+    public IDisposable StartupLock() => _dialect.StartupLock();
 
     public void Commit(StoreCommit commit)
     {
@@ -292,15 +183,7 @@ public sealed class SqlStateStore : IStateStore
             {
                 tx.Dispose();
             }
-            if (!_postgres && Environment.TickCount64 - _lastWalTruncate >= WalTruncateEvery.TotalMilliseconds)
-            {
-                _lastWalTruncate = Environment.TickCount64;
-                // Readers in the middle of a snapshot keep what they read: the checkpoint then stops
-                // short (busy) and the next one truncates.
-                // The commit is durable already: a checkpoint that fails (a full disk) is tried again next time.
-                try { Execute(c, null, "PRAGMA wal_checkpoint(TRUNCATE)"); }
-                catch (DbException) { }
-            }
+            _dialect.AfterCommit(c);
         }
     }
 
@@ -309,17 +192,9 @@ public sealed class SqlStateStore : IStateStore
         // First, so that a fence waits for this commit, and this commit sees a fence already there.
         if (commit.Writer is { } writer && Count(c, tx, "UPDATE am_writers SET commits = commits + 1 WHERE incarnation = @i AND fenced_at IS NULL", ("@i", writer)) == 0)
             throw new WriterFencedException(writer, Scalar(c, tx, "SELECT fenced_by FROM am_writers WHERE incarnation = @i", ("@i", writer)) as string);
-        var stored = ReadStored(c, tx, commit.Tasks, withTexts: !_postgres);
+        var stored = ReadStored(c, tx, commit.Tasks, withTexts: _dialect.HasTextIndex);
         var deltas = CountDeltas(stored, commit.Tasks);
-        if (_postgres)
-            for (var i = 0; i < commit.Tasks.Count; i += RowsPerStatement)
-                UpsertTasks(c, tx, commit.Tasks, i, Math.Min(RowsPerStatement, commit.Tasks.Count - i));
-        else
-        {
-            var reindex = UnindexChangedTexts(c, tx, commit.Tasks, stored);
-            UpsertTasksOneByOne(c, tx, commit.Tasks);
-            IndexTexts(c, tx, reindex);
-        }
+        _dialect.WriteTasks(c, tx, commit.Tasks, stored);
         foreach (var w in commit.Workers)
             Execute(c, tx, """
                 INSERT INTO am_workers (hostname, event_count, data) VALUES (@h, @e, @d)
@@ -362,27 +237,6 @@ public sealed class SqlStateStore : IStateStore
 
     private static double Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 
-    private static int Count(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (name, value) in parameters) AddParameter(cmd, name, value);
-        return cmd.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (name, value) in parameters) AddParameter(cmd, name, value);
-        return cmd.ExecuteScalar() is var v && v is DBNull ? null : v;
-    }
-
-    /// <summary>What a task's row held before this commit: its count key, and its texts on SQLite.</summary>
-    private sealed record StoredTask(bool Exists, (string State, string Name, string Worker) Key, string?[] Texts);
-
     /// <summary>
     /// The stored rows of the tasks a commit writes, read in its transaction (primary-key lookups),
     /// but for new tasks, which have none. Every task is written by the one entity that owns it,
@@ -395,7 +249,7 @@ public sealed class SqlStateStore : IStateStore
         {
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = $"SELECT uuid, event_count, state, name, worker{(withTexts ? ", " + TextColumns : "")} FROM am_tasks WHERE uuid IN ({Keys(cmd, chunk)})";
+            cmd.CommandText = $"SELECT uuid, event_count, state, name, worker{(withTexts ? ", " + TaskColumns.Texts : "")} FROM am_tasks WHERE uuid IN ({Keys(cmd, chunk)})";
             using var r = cmd.ExecuteReader();
             while (r.Read())
             {
@@ -419,118 +273,6 @@ public sealed class SqlStateStore : IStateStore
             if (row.Exists) Add((row.State ?? "", row.Name ?? "", row.Worker ?? ""), 1);
         }
         return deltas;
-    }
-
-    /// <summary>
-    /// The first half of keeping the trigram index in step with a commit's upserts: the texts of a
-    /// stored task that change are taken out of the index before the upsert (FTS5 needs the old
-    /// values, which the row holds until then). Returns the rows to index after the upsert: the
-    /// changed ones, then the new ones in the order the upsert inserts them. Texts change rarely
-    /// after a task is first written (args on task-received, a result or exception at the end),
-    /// so most upserts leave the index alone.
-    /// </summary>
-    private static List<string> UnindexChangedTexts(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, Dictionary<string, StoredTask> stored)
-    {
-        var changed = new List<string>();
-        var fresh = new List<string>();
-        foreach (var row in rows)
-        {
-            if (!stored.TryGetValue(row.Uuid, out var before)) fresh.Add(row.Uuid);
-            else if (before.Texts[0] != row.Args || before.Texts[1] != row.Kwargs || before.Texts[2] != row.Result || before.Texts[3] != row.Exception)
-                changed.Add(row.Uuid);
-        }
-        FeedTextIndex(c, tx, changed, $"INSERT INTO am_task_texts (am_task_texts, rowid, {TextColumns}) SELECT 'delete', rowid, {TextColumns} FROM am_tasks");
-        return [.. changed, .. fresh];
-    }
-
-    /// <summary>
-    /// The second half: indexes the given rows from the table, as the upsert left them. The
-    /// changed rows come first (older rowids), then the new ones, whose rowids ascend in the order
-    /// they were inserted.
-    /// </summary>
-    private static void IndexTexts(DbConnection c, DbTransaction tx, List<string> uuids) =>
-        FeedTextIndex(c, tx, uuids, $"INSERT INTO am_task_texts (rowid, {TextColumns}) SELECT rowid, {TextColumns} FROM am_tasks");
-
-    /// <summary>
-    /// Runs <paramref name="insert"/>, an insert into the trigram index selecting from am_tasks,
-    /// for the given tasks, 500 at a time, in rowid order: FTS5 writes its pending terms out as a
-    /// new segment whenever a rowid is not above the last one, and fed in uuid order it wrote a
-    /// segment every few rows, and merged them.
-    /// </summary>
-    private static void FeedTextIndex(DbConnection c, DbTransaction tx, List<string> uuids, string insert)
-    {
-        foreach (var chunk in uuids.Chunk(500))
-        {
-            using var cmd = c.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = $"{insert} WHERE uuid IN ({Keys(cmd, chunk)}) ORDER BY rowid";
-            cmd.ExecuteNonQuery();
-        }
-    }
-
-    /// <summary>Binds a chunk of keys as @k0, @k1, ... and returns the list of their names for an IN.</summary>
-    private static string Keys(DbCommand cmd, IReadOnlyList<string> keys)
-    {
-        var names = new string[keys.Count];
-        for (var i = 0; i < keys.Count; i++)
-        {
-            names[i] = "@k" + i;
-            AddParameter(cmd, names[i], keys[i]);
-        }
-        return string.Join(", ", names);
-    }
-
-    // SQLite: one prepared single-row statement, re-bound per row (no round trips to save, and
-    // binding thousands of named parameters of one big statement costs more than it saves).
-    private static void UpsertTasksOneByOne(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows)
-    {
-        if (rows.Count == 0) return;
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = new StringBuilder("INSERT INTO am_tasks (").AppendJoin(", ", TaskColumns).Append(") VALUES (")
-            .AppendJoin(", ", TaskColumns.Select((_, k) => $"@p{k}")).Append(") ON CONFLICT (uuid) DO UPDATE SET ")
-            .AppendJoin(", ", TaskColumns.Skip(1).Select(col => $"{col} = excluded.{col}")).ToString();
-        var parameters = new DbParameter[TaskColumns.Length];
-        for (var k = 0; k < parameters.Length; k++)
-        {
-            parameters[k] = cmd.CreateParameter();
-            parameters[k].ParameterName = $"@p{k}";
-            parameters[k].DbType = TaskColumnTypes[k];
-            cmd.Parameters.Add(parameters[k]);
-        }
-        cmd.Prepare();
-        foreach (var r in rows)
-        {
-            var values = TaskValues(r);
-            for (var k = 0; k < values.Length; k++) parameters[k].Value = values[k] ?? DBNull.Value;
-            cmd.ExecuteNonQuery();
-        }
-    }
-
-    private static void UpsertTasks(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, int start, int count)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        var sql = new StringBuilder("INSERT INTO am_tasks (").AppendJoin(", ", TaskColumns).Append(") VALUES ");
-        for (var i = 0; i < count; i++)
-        {
-            var r = rows[start + i];
-            if (i > 0) sql.Append(", ");
-            sql.Append('(');
-            var values = TaskValues(r);
-            for (var k = 0; k < values.Length; k++)
-            {
-                var name = $"@p{i}_{k}";
-                if (k > 0) sql.Append(", ");
-                sql.Append(name);
-                AddParameter(cmd, name, values[k], TaskColumnTypes[k]);
-            }
-            sql.Append(')');
-        }
-        sql.Append(" ON CONFLICT (uuid) DO UPDATE SET ")
-            .AppendJoin(", ", TaskColumns.Skip(1).Select(col => $"{col} = excluded.{col}"));
-        cmd.CommandText = sql.ToString();
-        cmd.ExecuteNonQuery();
     }
 
     public IReadOnlyDictionary<string, byte[]> LoadTasks(IReadOnlyCollection<string> uuids) => Load("am_tasks", "uuid", uuids);
@@ -599,10 +341,7 @@ public sealed class SqlStateStore : IStateStore
     private IReadOnlyList<ReceiverRow> ReadReceivers(bool settled)
     {
         using var c = Open();
-        // A commit holds its writer's row from its first statement on: sharing every writer row
-        // waits until those in flight ended (SQLite's single writer needs no such wait).
-        using var tx = settled && _postgres ? c.BeginTransaction() : null;
-        if (tx is not null) Execute(c, tx, "SET LOCAL lock_timeout = '30s'; SELECT 1 FROM am_writers FOR SHARE");
+        using var tx = settled ? _dialect.BeginSettled(c) : null;
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "SELECT node_name, messages, rejected_messages, other_events, cut, checkpoint FROM am_receivers";
@@ -615,17 +354,16 @@ public sealed class SqlStateStore : IStateStore
     }
 
     // Byte order in both databases: ordinal order for the ASCII of Celery's uuids.
-    public IEnumerable<KeyValuePair<string, byte[]>> AllTasks() =>
-        Stream(_postgres ? "SELECT uuid, data FROM am_tasks ORDER BY uuid COLLATE \"C\"" : "SELECT uuid, data FROM am_tasks ORDER BY uuid");
+    public IEnumerable<KeyValuePair<string, byte[]>> AllTasks() => Stream("SELECT uuid, data FROM am_tasks ORDER BY uuid" + _dialect.Ordinal);
 
     public IEnumerable<KeyValuePair<string, byte[]>> AllWorkers() => Stream("SELECT hostname, data FROM am_workers");
 
     // The keys alone: counting a million rows per shard must not read a million blobs.
-    public IEnumerable<string> TaskIds() => Keys("SELECT uuid FROM am_tasks");
+    public IEnumerable<string> TaskIds() => ReadKeys("SELECT uuid FROM am_tasks");
 
-    public IEnumerable<string> WorkerIds() => Keys("SELECT hostname FROM am_workers");
+    public IEnumerable<string> WorkerIds() => ReadKeys("SELECT hostname FROM am_workers");
 
-    private IEnumerable<string> Keys(string sql)
+    private IEnumerable<string> ReadKeys(string sql)
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
@@ -642,18 +380,12 @@ public sealed class SqlStateStore : IStateStore
         foreach (var pair in ReadPairs(cmd)) yield return pair;
     }
 
-    private static IEnumerable<KeyValuePair<string, byte[]>> ReadPairs(DbCommand cmd)
-    {
-        using var r = cmd.ExecuteReader();
-        while (r.Read()) yield return KeyValuePair.Create(r.GetString(0), (byte[])r.GetValue(1));
-    }
-
     public TaskPage QueryTasks(TaskQuery query)
     {
-        var sql = new TaskQuerySql(query, _postgres);
+        var sql = new TaskQuerySql(query, _dialect);
         using var c = Open();
         // One snapshot for the total and the page (a checkpoint may commit between the two reads).
-        using var tx = BeginRead(c);
+        using var tx = _dialect.BeginRead(c);
         long total;
         if (sql.KeyOnly) total = ReadCounts(c, tx, sql).Total;
         else
@@ -682,9 +414,9 @@ public sealed class SqlStateStore : IStateStore
 
     public TaskCounts CountTasks(TaskQuery filter)
     {
-        var sql = new TaskQuerySql(filter, _postgres);
+        var sql = new TaskQuerySql(filter, _dialect);
         using var c = Open();
-        using var tx = BeginRead(c);
+        using var tx = _dialect.BeginRead(c);
         if (sql.KeyOnly)
         {
             var counts = ReadCounts(c, tx, sql);
@@ -760,25 +492,5 @@ public sealed class SqlStateStore : IStateStore
         return names;
     }
 
-    // A reader's transaction: SQLite's deferred BEGIN takes no write lock (the keeper keeps
-    // committing); PostgreSQL's repeatable read gives both statements one snapshot.
-    private DbTransaction BeginRead(DbConnection c) =>
-        _postgres ? c.BeginTransaction(IsolationLevel.RepeatableRead) : ((SqliteConnection)c).BeginTransaction(deferred: true);
-
-    private static void Execute(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters) =>
-        Count(c, tx, sql, parameters);
-
-    private static void AddParameter(DbCommand cmd, string name, object? value, DbType nullType = DbType.String)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value ?? DBNull.Value;
-        if (value is null) p.DbType = nullType;
-        cmd.Parameters.Add(p);
-    }
-
-    public void Dispose()
-    {
-        if (!_postgres) SqliteConnection.ClearAllPools();
-    }
+    public void Dispose() => _dialect.Dispose();
 }
