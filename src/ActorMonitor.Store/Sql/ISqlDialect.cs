@@ -31,15 +31,20 @@ internal interface ISqlDialect : IDisposable
     /// <summary>Before the schema is created: the file's directory and journal mode, where there is a file.</summary>
     void PrepareDatabase();
 
-    /// <summary>Adds <paramref name="column"/> to <paramref name="table"/> unless it is there already.</summary>
+    bool TableExists(DbConnection c, DbTransaction tx, string table);
+
+    /// <summary>Adds <paramref name="column"/> to <paramref name="table"/> unless it is there already (journals written before schema versions).</summary>
     void AddColumn(DbConnection c, DbTransaction tx, string table, string column, string type);
 
+    /// <summary>Drops what journals written before schema versions may hold and no version uses.</summary>
+    void DropRetired(DbConnection c, DbTransaction tx);
+
     /// <summary>
-    /// Creates the text index when missing (or remade when written in an older form), and drops
-    /// what earlier versions kept that is no longer used. Returns whether the index is new: its
-    /// rows are indexed by <see cref="FillTextIndex"/> once the schema's transaction committed.
+    /// Creates the text index when missing (or remade when written in an older form). Returns
+    /// whether the index is new: its rows are indexed by <see cref="FillTextIndex"/> once the
+    /// schema's transaction committed. Where there is no text index, nothing.
     /// </summary>
-    bool UpdateTextIndex(DbConnection c, DbTransaction tx);
+    bool CreateTextIndex(DbConnection c, DbTransaction tx);
 
     /// <summary>Indexes every stored task's texts.</summary>
     void FillTextIndex(DbConnection c);

@@ -13,6 +13,8 @@ public static class JournalFault
     public static string? Describe(StoreTarget target, Exception error)
     {
         var ex = error is AggregateException aggregate ? aggregate.GetBaseException() : error;
+        if (ex is JournalVersionException)
+            return $"journal {target}: {ex.Message}; run that version, or start with another journal";
         if (ex is SqliteException sqlite)
         {
             var reason = Reason(sqlite);

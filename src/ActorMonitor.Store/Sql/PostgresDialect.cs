@@ -72,7 +72,12 @@ internal sealed class PostgresDialect(StoreTarget target) : ISqlDialect
 
     public bool HasTextIndex => false;
 
-    public bool UpdateTextIndex(DbConnection c, DbTransaction tx) => false;
+    public bool TableExists(DbConnection c, DbTransaction tx, string table) =>
+        Scalar(c, tx, "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = @n", ("@n", table)) is not null;
+
+    public void DropRetired(DbConnection c, DbTransaction tx) { }
+
+    public bool CreateTextIndex(DbConnection c, DbTransaction tx) => false;
 
     public void FillTextIndex(DbConnection c) { }
 

@@ -13,13 +13,6 @@ namespace ActorMonitor.Store.Sql;
 /// </summary>
 public sealed class SqlStateStore : IStateStore
 {
-    /// <summary>Columns the query side added to am_tasks, with their types, for databases created before them.</summary>
-    private static readonly (string Name, Func<ISqlDialect, string> Type)[] QueryColumns =
-    [
-        ("runtime", d => d.Real), ("heap_clock", d => d.BigInt), ("heap_origin", _ => "TEXT"),
-        ("args", _ => "TEXT"), ("kwargs", _ => "TEXT"), ("result", _ => "TEXT"), ("exception", _ => "TEXT"),
-    ];
-
     private readonly ISqlDialect _dialect;
     private readonly SqliteDialect? _sqlite;
     private readonly object _writeGate = new();
@@ -62,103 +55,10 @@ public sealed class SqlStateStore : IStateStore
 
     private DbConnection Open() => _dialect.Open();
 
-    public void Initialize()
-    {
-        _dialect.PrepareDatabase();
-        var (bigint, real, blob) = (_dialect.BigInt, _dialect.Real, _dialect.Blob);
-        using var c = Open();
-        using var tx = c.BeginTransaction();
-        _dialect.LockSchema(c, tx);
-        Execute(c, tx, $"""
-            CREATE TABLE IF NOT EXISTS am_tasks (
-              uuid TEXT PRIMARY KEY, last_seq {bigint} NOT NULL, event_count {bigint} NOT NULL, received_count {bigint} NOT NULL,
-              name TEXT, state TEXT, worker TEXT, received {real}, started {real}, succeeded {real}, failed {real}, timestamp {real},
-              runtime {real}, heap_clock {bigint}, heap_origin TEXT, args TEXT, kwargs TEXT, result TEXT, exception TEXT,
-              data {blob} NOT NULL);
-            CREATE INDEX IF NOT EXISTS am_tasks_last_seq ON am_tasks (last_seq);
-            CREATE TABLE IF NOT EXISTS am_workers (hostname TEXT PRIMARY KEY, event_count {bigint} NOT NULL, data {blob} NOT NULL);
-            CREATE TABLE IF NOT EXISTS am_task_types (name TEXT PRIMARY KEY);
-            CREATE TABLE IF NOT EXISTS am_task_counts (state TEXT NOT NULL, name TEXT NOT NULL, worker TEXT NOT NULL, n {bigint} NOT NULL,
-              PRIMARY KEY (state, name, worker));
-            CREATE TABLE IF NOT EXISTS am_writers (
-              incarnation TEXT PRIMARY KEY, address TEXT NOT NULL, registered {real} NOT NULL, commits {bigint} NOT NULL,
-              fenced_at {real}, fenced_by TEXT);
-            CREATE TABLE IF NOT EXISTS am_receivers (
-              node_name TEXT PRIMARY KEY, messages {bigint} NOT NULL, rejected_messages {bigint} NOT NULL, other_events {bigint} NOT NULL,
-              cut {bigint} NOT NULL, checkpoint {blob} NOT NULL);
-            """);
-        // A database written before the query side: its task rows get the new columns, filled below.
-        foreach (var (name, type) in QueryColumns) _dialect.AddColumn(c, tx, "am_tasks", name, type(_dialect));
-        Execute(c, tx, QueryIndexes());
-        var indexTexts = _dialect.UpdateTextIndex(c, tx);
-        // Tasks written before the counts existed are counted once, under the lock that created them.
-        Execute(c, tx, """
-            INSERT INTO am_task_counts (state, name, worker, n)
-            SELECT COALESCE(state, ''), COALESCE(name, ''), COALESCE(worker, ''), COUNT(*) FROM am_tasks
-            WHERE event_count > 0 AND NOT EXISTS (SELECT 1 FROM am_task_counts) GROUP BY 1, 2, 3
-            """);
-        tx.Commit();
-        Backfill(c);
-        // A database written before the index: its tasks are indexed once, from their (filled) rows.
-        if (indexTexts) _dialect.FillTextIndex(c);
-    }
+    /// <summary>Applies the schema's migrations the journal has not had (<see cref="Schema"/>).</summary>
+    public void Initialize() => Schema.Migrate(_dialect);
 
-    /// <summary>
-    /// The read side's indexes: each filter column with received (the default sort) after it, each
-    /// time field, and Celery's heap order. Partial (tasks that exist, the condition every query
-    /// carries), so counts are answered from the index alone. Missing values sort first in both
-    /// databases, so that one index serves both directions.
-    /// </summary>
-    private string QueryIndexes()
-    {
-        string Asc(string col) => col + _dialect.NullsLowest(descending: false);
-        var c = _dialect.Ordinal;
-        (string Name, string Columns)[] indexes =
-        [
-            ("state", $"state, {Asc("received")}"), ("name", $"name{c}, {Asc("received")}"), ("worker", $"worker, {Asc("received")}"),
-            ("received", Asc("received")), ("started", Asc("started")), ("succeeded", Asc("succeeded")), ("failed", Asc("failed")),
-            ("timestamp", Asc("timestamp")), ("heap", $"heap_clock, {Asc("heap_origin" + c)}, last_seq"),
-            // Flower's task list sorted by started within a state: REVOKED and RECEIVED tasks have no
-            // started time, so the heap order that breaks the ties is in the index too.
-            ("state_started", $"state, {Asc("started")}, heap_clock, {Asc("heap_origin" + c)}, last_seq"),
-        ];
-        return string.Concat(indexes.Select(i => $"CREATE INDEX IF NOT EXISTS am_tasks_q_{i.Name} ON am_tasks ({i.Columns}) WHERE event_count > 0;\n"));
-    }
-
-    /// <summary>Fills the query columns of rows written before they existed, a batch at a time (any node may do it; it is idempotent).</summary>
-    private void Backfill(DbConnection c)
-    {
-        while (true)
-        {
-            var rows = new List<TaskRow>();
-            using (var cmd = c.CreateCommand())
-            {
-                cmd.CommandText = "SELECT uuid, data FROM am_tasks WHERE heap_clock IS NULL LIMIT 2000";
-                foreach (var (uuid, data) in ReadPairs(cmd))
-                    rows.Add(StoredRows.TaskRow(Celery.Durable.TaskRecord.FromRow(uuid, data)));
-            }
-            if (rows.Count == 0) return;
-            using var tx = c.BeginTransaction();
-            using var update = c.CreateCommand();
-            update.Transaction = tx;
-            update.CommandText = "UPDATE am_tasks SET runtime = @p12, heap_clock = @p13, heap_origin = @p14, args = @p15, kwargs = @p16, result = @p17, exception = @p18 WHERE uuid = @p0";
-            var parameters = Enumerable.Range(0, TaskColumns.Names.Length - 1).Where(k => k == 0 || k >= 12).ToDictionary(k => k, k =>
-            {
-                var p = update.CreateParameter();
-                p.ParameterName = $"@p{k}";
-                p.DbType = TaskColumns.Types[k];
-                update.Parameters.Add(p);
-                return p;
-            });
-            foreach (var row in rows)
-            {
-                var values = TaskColumns.Values(row);
-                foreach (var (k, p) in parameters) p.Value = values[k] ?? DBNull.Value;
-                update.ExecuteNonQuery();
-            }
-            tx.Commit();
-        }
-    }
+    internal ISqlDialect Dialect => _dialect;
 
     public IDisposable StartupLock() => _dialect.StartupLock();
 

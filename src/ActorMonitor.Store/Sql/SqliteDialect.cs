@@ -106,12 +106,13 @@ internal sealed class SqliteDialect(StoreTarget target) : ISqlDialect
         catch (DbException) { }
     }
 
-    public bool UpdateTextIndex(DbConnection c, DbTransaction tx)
-    {
-        // A covering index of the texts, dropped: it doubled their cost on disk for short searches only.
-        Execute(c, tx, "DROP INDEX IF EXISTS am_tasks_q_text");
-        return TextIndex.Create(c, tx);
-    }
+    public bool TableExists(DbConnection c, DbTransaction tx, string table) =>
+        Scalar(c, tx, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = @n", ("@n", table)) is not null;
+
+    // A covering index of the texts, dropped: it doubled their cost on disk for short searches only.
+    public void DropRetired(DbConnection c, DbTransaction tx) => Execute(c, tx, "DROP INDEX IF EXISTS am_tasks_q_text");
+
+    public bool CreateTextIndex(DbConnection c, DbTransaction tx) => TextIndex.Create(c, tx);
 
     public void FillTextIndex(DbConnection c) => Execute(c, null, "INSERT INTO am_task_texts (am_task_texts) VALUES ('rebuild')");
 
