@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ActorMonitor.Celery.Capture;
 using ActorMonitor.Celery.Events;
 using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Host;
 using ActorMonitor.Rabbit;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -22,7 +23,7 @@ public static class LiveIngest
         var hocon = $"actormonitor.broker.url = \"{brokerUrl}\"\nactormonitor.event-queue.node-id = \"{queueName["celeryev.".Length..]}\"\nactormonitor.receiver.utcoffset = 0\nactormonitor.broker.wakeup-workers = off\nactormonitor.event-queue.expires = 600\nactormonitor.journal = memory\n"
                     + JournalFor(mode) + Environment.GetEnvironmentVariable("BENCH_HOCON");
         var config = MonitorConfig.With(hocon);
-        var settings = EventQueueSettings.FromConfig(config);
+        var settings = EventQueueConfig.Read(config);
         var address = BrokerAddress.Parse(brokerUrl);
         var factory = address.CreateFactory("actormonitor bench");
 
@@ -92,7 +93,7 @@ public static class LiveIngest
         try
         {
             var node = await MonitorNode.StartAsync(system);
-            var consumer = new CeleryEventConsumer(settings, node);
+            var consumer = new CeleryEventConsumer(settings, new NodeIngest(node, "rabbit"));
             using var stop = new CancellationTokenSource();
             var cpu = new CpuShares();
             var sw = Stopwatch.StartNew();

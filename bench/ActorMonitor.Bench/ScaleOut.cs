@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Host;
 using ActorMonitor.Rabbit;
 using RabbitMQ.Client;
 
@@ -122,7 +123,7 @@ public static class ScaleOut
             "actormonitor.broker.wakeup-workers = off",
             // Worker inspection every 15 s is not ingest; it is off so that it costs no row anything.
             "actormonitor.metrics.queue-sample-interval = off");
-        var settings = EventQueueSettings.FromConfig(MonitorConfig.With(shared));
+        var settings = EventQueueConfig.Read(MonitorConfig.With(shared));
         var queue = settings.QueueName();
         var factory = BrokerAddress.Parse(o.BrokerUrl).CreateFactory("actormonitor bench scale-out");
         await ExecuteSqlAsync(o.PgConnection, $"CREATE SCHEMA {schema}", ct);

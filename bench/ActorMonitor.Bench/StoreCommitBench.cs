@@ -3,7 +3,8 @@ using ActorMonitor.Celery.Capture;
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.Events;
 using ActorMonitor.Celery.State;
-using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Store;
+using ActorMonitor.Store.Sql;
 
 namespace ActorMonitor.Bench;
 

@@ -1,5 +1,5 @@
 using ActorMonitor.Cluster.Hosting;
-using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Store;
 using Akka.Configuration;
 
 namespace ActorMonitor.Host;

@@ -2,8 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using ActorMonitor.Celery.Events;
-using ActorMonitor.Cluster.Hosting;
-using Akka.Event;
+using ActorMonitor.Celery.Ingest;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
@@ -20,8 +19,8 @@ public sealed class CeleryEventConsumer
     private const int TagBits = 40; // delivery ids: (channel generation << 40) | delivery tag
 
     private readonly EventQueueSettings _settings;
-    private readonly MonitorNode _node;
-    private readonly ILoggingAdapter _log;
+    private readonly IEventIngest _node;
+    private readonly IIngestLog _log;
     private readonly EventDecoder _decoder;
     private readonly Channel<long> _applied = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
     private readonly string _queue;
@@ -30,12 +29,12 @@ public sealed class CeleryEventConsumer
     // graceful stop waits until the second catches up with the first.
     private long _sentThrough, _ackedThrough;
 
-    public CeleryEventConsumer(EventQueueSettings settings, MonitorNode node)
+    public CeleryEventConsumer(EventQueueSettings settings, IEventIngest node)
     {
         settings.Validate();
         _settings = settings;
         _node = node;
-        _log = Logging.GetLogger(node.System, "rabbit");
+        _log = node.Log;
         _decoder = node.CreateDecoder();
         _queue = settings.QueueName(); // one name for this node's life: a reconnect finds its backlog
         Status.Queue = _queue;
@@ -45,13 +44,13 @@ public sealed class CeleryEventConsumer
 
     public async Task RunAsync(CancellationToken stop)
     {
-        // Downed by the cluster: stop at once, without the graceful drain (see MonitorNode.Downed).
+        // Downed by the cluster: stop at once, without the graceful drain (see IEventIngest.Downed).
         using var either = CancellationTokenSource.CreateLinkedTokenSource(stop, _node.Downed);
         var ct = either.Token;
         var address = BrokerAddress.Parse(_settings.BrokerUrl);
         var factory = address.CreateFactory("actormonitor " + _queue);
         // Acks follow checkpoints: a message is acked once every event in it is durable.
-        await using var ingest = _node.CreateIngestClient(onDurable: ids =>
+        await using var ingest = _node.OpenFeed(onDurable: ids =>
         {
             foreach (var id in ids) _applied.Writer.TryWrite(id);
         });
@@ -90,7 +89,7 @@ public sealed class CeleryEventConsumer
         }
     }
 
-    private async Task ConsumeOnceAsync(ConnectionFactory factory, BrokerAddress address, IngestClient ingest, CancellationToken ct)
+    private async Task ConsumeOnceAsync(ConnectionFactory factory, BrokerAddress address, IIngestFeed ingest, CancellationToken ct)
     {
         await using var connection = await factory.CreateConnectionAsync(ct);
         var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -173,14 +172,14 @@ public sealed class CeleryEventConsumer
     /// A graceful stop: no new deliveries; what was delivered is applied, checkpointed and acked
     /// before the channel closes, so nothing is left for the broker to redeliver.
     /// </summary>
-    private async Task DrainAsync(IChannel channel, string consumerTag, IngestClient ingest)
+    private async Task DrainAsync(IChannel channel, string consumerTag, IIngestFeed ingest)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
             await channel.BasicCancelAsync(consumerTag, noWait: false, timeout.Token);
             await ingest.WhenAllAppliedAsync(timeout.Token);
-            await _node.Queries.CheckpointAsync(TimeSpan.FromSeconds(30));
+            await _node.CheckpointAsync(TimeSpan.FromSeconds(30));
             while (Interlocked.Read(ref _ackedThrough) < Interlocked.Read(ref _sentThrough))
                 await Task.Delay(10, timeout.Token); // the acks of that checkpoint, on their way out
             _log.Info("Stopped consuming {0}: every delivered message is applied, durable and acked.", _queue);

@@ -1,4 +1,4 @@
-using ActorMonitor.Cluster.Queries;
+using ActorMonitor.Store.Queries;
 using ActorMonitor.Tests.Shared;
 using Akka.Actor;
 

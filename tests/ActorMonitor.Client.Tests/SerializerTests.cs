@@ -10,6 +10,7 @@ using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Cluster.Serialization;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
+using ActorMonitor.Store;
 using Akka.Actor;
 using Akka.Serialization;
 

@@ -1,5 +1,6 @@
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Receiver;
+using ActorMonitor.Store;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 

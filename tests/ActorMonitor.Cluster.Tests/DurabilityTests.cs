@@ -3,7 +3,7 @@ using System.Text.Json;
 using ActorMonitor.Celery.Capture;
 using ActorMonitor.Celery.Output;
 using ActorMonitor.Cluster.Hosting;
-using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Store;
 using ActorMonitor.Tests.Shared;
 using Akka.Actor;
 using Xunit.Abstractions;

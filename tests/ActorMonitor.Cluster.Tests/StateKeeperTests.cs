@@ -1,5 +1,6 @@
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Store;
 using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
@@ -27,7 +28,7 @@ public class StateKeeperTests : TestKit
         keeper.Tell(new EntityDirty(EntityKind.Task, "t1"), entity.Ref);
         keeper.Tell(new Checkpoint(1), receiver.Ref); // another receiver's checkpoint starts cycle 1
         var first = entity.ExpectMsg<CollectRow>();
-        var collected = StoredRows.Task(record, first.CycleId);
+        var collected = EntityRows.Task(record, first.CycleId);
 
         // Collected already, the entity applies one more event; its receiver counts that message and asks.
         record.Apply(TestEvents.Task("task-received", "t1", 11) with { Id = 2 }, 2);
@@ -40,7 +41,7 @@ public class StateKeeperTests : TestKit
         Assert.Equal(1, TaskRecord.FromRow("t1", store.LoadTasks(["t1"])["t1"]).EventCount);
 
         var second = entity.ExpectMsg<CollectRow>();
-        keeper.Tell(StoredRows.Task(record, second.CycleId), entity.Ref);
+        keeper.Tell(EntityRows.Task(record, second.CycleId), entity.Ref);
         Assert.Equal(2, receiver.ExpectMsg<CheckpointCommitted>().Id);
         Assert.Equal(2, Assert.Single(store.Receivers()).Messages);
         Assert.Equal(2, TaskRecord.FromRow("t1", store.LoadTasks(["t1"])["t1"]).EventCount);

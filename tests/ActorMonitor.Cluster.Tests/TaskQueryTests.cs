@@ -1,6 +1,7 @@
 using ActorMonitor.Cluster.Hosting;
-using ActorMonitor.Cluster.Persistence;
-using ActorMonitor.Cluster.Queries;
+using ActorMonitor.Store;
+using ActorMonitor.Store.Queries;
+using ActorMonitor.Store.Sql;
 using ActorMonitor.Tests.Shared;
 using Akka.Actor;
 using Xunit.Abstractions;

@@ -1,4 +1,5 @@
 using ActorMonitor.Celery.Events;
+using ActorMonitor.Celery.Ingest;
 using ActorMonitor.Cluster.Receiver;
 using Akka.Actor;
 
@@ -13,7 +14,7 @@ namespace ActorMonitor.Cluster.Hosting;
 /// are applied and not yet durable, as the broker's prefetch bounds a live node's unacked
 /// messages. Without it a replay or a benchmark outruns the store and memory grows with it.
 /// </summary>
-public sealed class IngestClient : IAsyncDisposable
+public sealed class IngestClient : IIngestFeed
 {
     private readonly int _window;
     private readonly IActorRef _receiver;

@@ -7,6 +7,8 @@ using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
+using ActorMonitor.Store;
+using ActorMonitor.Store.Sql;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;

@@ -1,4 +1,5 @@
 using ActorMonitor.Celery.Receiver;
+using ActorMonitor.Store;
 using Akka.Configuration;
 
 namespace ActorMonitor.Cluster.Hosting;
@@ -15,7 +16,7 @@ public sealed record MonitorSettings(
     int QueryParallelism,
     TimeSpan AskTimeout,
     string NodeName,
-    Persistence.StoreTarget Journal,
+    StoreTarget Journal,
     int MaxTasksInMemory,
     int MaxWorkersInMemory,
     int MaxTimelineEntries,
@@ -80,9 +81,9 @@ public sealed record MonitorSettings(
         return value > 0 ? value : throw new ConfigurationException($"actormonitor.{key} must be a positive integer, not {value}");
     }
 
-    private static Persistence.StoreTarget ParseJournal(string spec)
+    private static StoreTarget ParseJournal(string spec)
     {
-        try { return Persistence.StoreTarget.Parse(spec); }
+        try { return StoreTarget.Parse(spec); }
         catch (FormatException ex) { throw new ConfigurationException("actormonitor." + ex.Message); }
     }
 

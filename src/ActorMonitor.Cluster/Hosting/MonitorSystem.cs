@@ -1,3 +1,4 @@
+using ActorMonitor.Store;
 using Akka.Actor;
 using Akka.Configuration;
 
@@ -13,7 +14,7 @@ public static class MonitorSystem
     public static async Task<ActorSystem> StartAsync(Config config, TimeSpan? upTimeout = null)
     {
         var name = config.GetString("actormonitor.cluster-name", "actormonitor");
-        var journal = Persistence.StoreTarget.Parse(config.GetString("actormonitor.journal", "memory"));
+        var journal = StoreTarget.Parse(config.GetString("actormonitor.journal", "memory"));
         var system = ActorSystem.Create(name, Persistence.PersistenceConfig.For(journal).WithFallback(config));
         var cluster = Akka.Cluster.Cluster.Get(system);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,3 +1,4 @@
+using ActorMonitor.Store;
 using Akka.Actor;
 
 namespace ActorMonitor.Cluster.Persistence;
@@ -48,15 +49,6 @@ public sealed record StopEntity
 /// its events); its own node's keeper also gets the receiver's counters to write with the rows.
 /// </summary>
 public sealed record Checkpoint(long Id, ReceiverRow? Receiver = null);
-
-/// <summary>
-/// A receiver's checkpoint, written in the same transaction as the rows it covers: the
-/// cluster-wide counters sum these rows, a restarting node resumes from it when it is newer than
-/// its journal's copy, and other nodes recognise the messages it counted when the broker
-/// redelivers them after this node was lost. <paramref name="Checkpoint"/>: the JSON of the
-/// receiver's checkpoint.
-/// </summary>
-public sealed record ReceiverRow(string NodeName, long Messages, long RejectedMessages, long OtherEvents, long Cut, byte[] Checkpoint);
 
 public sealed record CheckpointCommitted(long Id);
 

@@ -1,3 +1,4 @@
+using ActorMonitor.Store;
 using Akka.Configuration;
 
 namespace ActorMonitor.Cluster.Persistence;

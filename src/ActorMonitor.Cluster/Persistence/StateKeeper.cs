@@ -1,3 +1,4 @@
+using ActorMonitor.Store;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;

@@ -1,5 +1,6 @@
 using ActorMonitor.Client;
 using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Store.Queries;
 using Akka.Actor;
 
 namespace ActorMonitor.Cluster.Queries;

@@ -1,14 +1,15 @@
-using ActorMonitor.Client;
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.Output;
 using ActorMonitor.Celery.State;
+using ActorMonitor.Client;
 using ActorMonitor.Cluster.Hosting;
 using ActorMonitor.Cluster.Index;
 using ActorMonitor.Cluster.Persistence;
-using ActorMonitor.Cluster.Queries;
 using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
+using ActorMonitor.Store;
+using ActorMonitor.Store.Queries;
 using Akka.Actor;
 using Akka.Cluster;
 

@@ -1,4 +1,5 @@
 using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Store;
 using Akka.Actor;
 
 namespace ActorMonitor.Cluster.Receiver;

@@ -7,6 +7,7 @@ using ActorMonitor.Cluster.Receiver;
 using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
+using ActorMonitor.Store;
 using Akka.Actor;
 using Akka.Serialization;
 

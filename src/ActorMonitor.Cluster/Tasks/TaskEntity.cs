@@ -26,7 +26,7 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
 
     protected override TaskRecord NewRecord() => new(Id);
     protected override TaskRecord FromRow(byte[] row) => TaskRecord.FromRow(Id, row);
-    protected override EntityRow ToRow(TaskRecord record, long cycleId) => StoredRows.Task(record, cycleId);
+    protected override EntityRow ToRow(TaskRecord record, long cycleId) => EntityRows.Task(record, cycleId);
 
     protected override bool Handle(TaskRecord record, object message)
     {

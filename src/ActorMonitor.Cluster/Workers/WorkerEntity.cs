@@ -52,7 +52,7 @@ public sealed class WorkerEntity(string hostname, IActorRef keeper, IActorRef? m
 
     protected override WorkerRecord NewRecord() => new(Id);
     protected override WorkerRecord FromRow(byte[] row) => WorkerRecord.FromRow(Id, row);
-    protected override EntityRow ToRow(WorkerRecord record, long cycleId) => StoredRows.Worker(record, cycleId);
+    protected override EntityRow ToRow(WorkerRecord record, long cycleId) => EntityRows.Worker(record, cycleId);
 
     protected override bool Handle(WorkerRecord record, object message)
     {

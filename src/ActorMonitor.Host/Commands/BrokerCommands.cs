@@ -113,7 +113,7 @@ public static class BrokerCommands
         BrokerAddress address;
         try
         {
-            settings = EventQueueSettings.FromConfig(MonitorConfig.With(hocon));
+            settings = EventQueueConfig.Read(MonitorConfig.With(hocon));
             address = BrokerAddress.Parse(settings.BrokerUrl);
         }
         catch (Exception ex) when (ex is BrokerConfigurationException or ConfigurationException or FormatException)

@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
 using ActorMonitor.Cluster.Hosting;
-using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Host.Http;
 using ActorMonitor.Rabbit;
+using ActorMonitor.Store;
+using ActorMonitor.Store.Sql;
 using Akka;
 using Akka.Actor;
 using Akka.Configuration;
@@ -28,7 +29,7 @@ public static class RunCommand
         try
         {
             config = MonitorConfig.With(hoconOverrides);
-            queue = EventQueueSettings.FromConfig(config);
+            queue = EventQueueConfig.Read(config);
             MonitorSettings.FromConfig(config); // refuse a bad journal or limit before starting anything
             http = config.GetString("actormonitor.http.address", "127.0.0.1:5555");
             // Refused before anything starts: an endpoint others can reach and no credentials.
@@ -73,7 +74,7 @@ public static class RunCommand
                 await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance);
                 return CliError.Fail(line);
             }
-            var consumer = new CeleryEventConsumer(queue, node);
+            var consumer = new CeleryEventConsumer(queue, new NodeIngest(node, "rabbit"));
             await using var celery = new CeleryControl(queue.BrokerUrl, queue.ControlExchange);
             var inspector = new WorkerInspector(celery, control.InspectTimeout);
             var broker = new BrokerControl(celery, inspector, control);

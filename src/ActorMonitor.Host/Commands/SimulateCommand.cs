@@ -15,7 +15,7 @@ public static class SimulateCommand
         EventQueueSettings settings;
         try
         {
-            settings = EventQueueSettings.FromConfig(MonitorConfig.With(hocon));
+            settings = EventQueueConfig.Read(MonitorConfig.With(hocon));
         }
         catch (Exception ex) when (ex is BrokerConfigurationException or ConfigurationException or FormatException)
         {

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using ActorMonitor.Celery.Output;
 using ActorMonitor.Cluster.Hosting;
-using ActorMonitor.Cluster.Queries;
 using ActorMonitor.Rabbit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

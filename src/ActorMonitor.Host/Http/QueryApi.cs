@@ -4,7 +4,7 @@ using ActorMonitor.Celery.Output;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster;
 using ActorMonitor.Cluster.Hosting;
-using ActorMonitor.Cluster.Queries;
+using ActorMonitor.Store.Queries;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using static ActorMonitor.Host.Http.QueryArgs;

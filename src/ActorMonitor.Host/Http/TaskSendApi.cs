@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using ActorMonitor.Cluster.Queries;
 using ActorMonitor.Rabbit;
+using ActorMonitor.Store.Queries;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 

@@ -1,6 +1,4 @@
 using ActorMonitor.Cluster.Hosting;
-using ActorMonitor.Cluster.Persistence;
-using ActorMonitor.Cluster.Queries;
 using ActorMonitor.Tests.Shared;
 using Akka.Actor;
 using Xunit.Abstractions;

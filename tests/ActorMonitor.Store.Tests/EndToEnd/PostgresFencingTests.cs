@@ -1,8 +1,7 @@
-using Akka.Actor;
-using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Store.Sql;
 using ActorMonitor.Tests.Shared;
 
-namespace ActorMonitor.Cluster.Tests;
+namespace ActorMonitor.Store.Tests;
 
 /// <summary>The same on PostgreSQL, where a fence must also wait for the downed node's commit in flight.</summary>
 [Trait("Category", "EndToEnd")]

@@ -1,6 +1,4 @@
-using ActorMonitor.Cluster.Persistence;
-
-namespace ActorMonitor.Cluster.Tests;
+namespace ActorMonitor.Store.Tests;
 
 public class StoreThreadTests
 {

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store.Sql;
 
 /// <summary>
 /// A journal that cannot be opened or read, told in one line: which journal, the database's own
@@ -13,6 +13,8 @@ public static class JournalFault
     public static string? Describe(StoreTarget target, Exception error)
     {
         var ex = error is AggregateException aggregate ? aggregate.GetBaseException() : error;
+        if (ex is JournalVersionException)
+            return $"journal {target}: {ex.Message}; run that version, or start with another journal";
         if (ex is SqliteException sqlite)
         {
             var reason = Reason(sqlite);

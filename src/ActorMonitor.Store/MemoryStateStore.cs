@@ -1,7 +1,7 @@
 using ActorMonitor.Celery.Durable;
-using ActorMonitor.Cluster.Queries;
+using ActorMonitor.Store.Queries;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store;
 
 /// <summary>Rows in process memory: for replays and tests, where nothing has to outlive the process.</summary>
 public sealed class MemoryStateStore : IStateStore

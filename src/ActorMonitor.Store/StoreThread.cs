@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store;
 
 /// <summary>
 /// A thread of its own for the store's blocking calls. A commit or a load holds its thread for

@@ -1,4 +1,4 @@
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store;
 
 public enum StoreKind { Memory, Sqlite, Postgres }
 

@@ -2,7 +2,7 @@ using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.Events;
 using ActorMonitor.Celery.State;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store;
 
 /// <summary>Rebuilds a node's <see cref="EventIndex"/> from the stored rows after a restart.</summary>
 public static class IndexRestore

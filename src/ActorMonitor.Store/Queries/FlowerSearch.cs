@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace ActorMonitor.Cluster.Queries;
+namespace ActorMonitor.Store.Queries;
 
 /// <summary>
 /// Flower's task search (flower/utils/search.py, parse_search_terms and satisfies_search_terms),

@@ -1,27 +1,25 @@
 using System.Data;
 using System.Data.Common;
 using System.Text;
-using ActorMonitor.Cluster.Queries;
+using ActorMonitor.Store.Queries;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store.Sql;
 
 /// <summary>
 /// A <see cref="TaskQuery"/> as one parameterised WHERE and ORDER BY, for SQLite and PostgreSQL
-/// alike; the semantics are <see cref="TaskRowFilter"/>'s. Only column names and operators are
+/// alike (their few differences spelled by the <see cref="ISqlDialect"/>); the semantics are <see cref="TaskRowFilter"/>'s. Only column names and operators are
 /// spliced in, from fixed lists; every value the caller gave is a parameter.
 /// </summary>
 internal sealed class TaskQuerySql
 {
-    private readonly bool _postgres;
+    private readonly ISqlDialect _dialect;
     private readonly List<(string Name, object Value, DbType Type)> _parameters = [];
 
-    private readonly TaskQuery _query;
-
-    public TaskQuerySql(TaskQuery q, bool postgres)
+    public TaskQuerySql(TaskQuery q, ISqlDialect dialect)
     {
-        _postgres = postgres;
-        _query = q;
-        FtsPhrase = postgres ? null : PhraseOf(q.Search);
+        _dialect = dialect;
+        Query = q;
+        FtsPhrase = dialect.HasTextIndex ? PhraseOf(q.Search) : null;
         Where = BuildWhere(q);
         OrderBy = BuildOrder(q);
         KeyOnly = q.Since is null && q.Until is null && string.IsNullOrEmpty(q.Search) && q.FlowerTerms is not { IsEmpty: false };
@@ -30,6 +28,8 @@ internal sealed class TaskQuerySql
             q is { State: null, Name: null, Worker: null, Since: null, Until: null, FlowerTerms: null or { IsEmpty: true } };
         if (KeyOnly) CountsWhere = BuildCountsWhere(q);
     }
+
+    public TaskQuery Query { get; }
 
     /// <summary>The filter is on state, name and worker only: am_task_counts answers its counts.</summary>
     public bool KeyOnly { get; }
@@ -46,58 +46,9 @@ internal sealed class TaskQuerySql
         return "WHERE " + string.Join(" AND ", and);
     }
 
-    /// <summary>
-    /// SQLite's planner has no statistics here and picks badly at a million rows: with no filter it
-    /// scans some index and sorts everything; with an equality filter it walks that filter's index
-    /// and sorts every match, even a quarter of a million. So the index is named. A text search of
-    /// three code points or more sorts the trigram index's matches when they are few, and walks
-    /// the sort's index, testing each entry against them, when they are many; a shorter text (and
-    /// Flower's search terms) scans the rows.
-    /// A state filter sorted by started walks (state, started); a state/name/worker filter matching
-    /// few tasks walks its own index (received second in it) and sorts them; otherwise the sort's
-    /// own index is walked and the scan stops at the page. PostgreSQL plans for itself.
-    /// </summary>
+    /// <summary>The table hint naming the index to walk, where the planner needs one (<see cref="ISqlDialect.IndexHint"/>).</summary>
     /// <param name="matches">How many tasks the filter selects.</param>
-    public string IndexHint(long matches)
-    {
-        if (_postgres) return "";
-        var q = _query;
-        if (FtsPhrase is not null)
-            // Sorting the matches reads each row; walking an index costs far less an entry but may
-            // pass nearly all of it before the page is full (matches cluster in time). Below
-            // FewMatches, sorting costs less than the longest walk (bench/RESULTS.md).
-            return matches < FewMatches ? "NOT INDEXED" : "INDEXED BY am_tasks_q_" + SortIndex(null);
-        var text = !string.IsNullOrEmpty(q.Search) || q.FlowerTerms is { IsEmpty: false } t && (t.Any ?? t.Result) is not null | t.Args is not null | t.Kwargs is not null;
-        // The rows: a covering index of the four texts would double what they cost on disk.
-        if (text) return "NOT INDEXED";
-        // Flower's worker filter also passes tasks without a worker: not a prefix of the worker index.
-        var filter = q.Name is not null ? "name" : q.Worker is not null && !q.Lenient ? "worker" : q.State is not null ? "state" : null;
-        if (!KeyOnly)
-            // A received range within a filter is a range of the filter's index (received second in
-            // it); Flower's lenient range also passes tasks without received, which only a scan finds.
-            return filter is not null && q.TimeField == TaskTimeField.Received && !q.Lenient ? "INDEXED BY am_tasks_q_" + filter : "";
-        // REVOKED or RECEIVED tasks have no started time: walking started alone would pass every other task first.
-        if (q.State is not null && q.Sort == TaskSortField.Started) return "INDEXED BY am_tasks_q_state_started";
-        return "INDEXED BY am_tasks_q_" + (filter is not null && matches < FewMatches ? filter : SortIndex(filter));
-    }
-
-    /// <summary>Up to this many matches, reading and sorting them beats walking the sort's index.</summary>
-    private const long FewMatches = 20_000;
-
-    private string SortIndex(string? filter) => _query.Sort switch
-    {
-        TaskSortField.Name => "name",
-        TaskSortField.State => "state",
-        TaskSortField.Recent => "heap",
-        TaskSortField.Received => filter ?? "received",
-        var sort => TimeColumn(sort switch
-        {
-            TaskSortField.Started => TaskTimeField.Started,
-            TaskSortField.Succeeded => TaskTimeField.Succeeded,
-            TaskSortField.Failed => TaskTimeField.Failed,
-            _ => TaskTimeField.Timestamp,
-        }),
-    };
+    public string IndexHint(long matches) => _dialect.IndexHint(this, matches);
 
     /// <summary>For counts grouped over the filter: the trigram index's matches drive, as for a page.</summary>
     public string GroupHint => FtsPhrase is not null ? "NOT INDEXED" : "";
@@ -161,9 +112,9 @@ internal sealed class TaskQuerySql
         return string.Join(" AND ", chosen.Select(t => "\"" + t.Replace("\"", "\"\"") + "\""));
     }
 
-    private string Instr(string haystack, string needle) => _postgres ? $"strpos({haystack}, {needle})" : $"instr({haystack}, {needle})";
+    private string Instr(string haystack, string needle) => _dialect.Instr(haystack, needle);
 
-    private string Collate => _postgres ? " COLLATE \"C\"" : "";
+    private string Collate => _dialect.Ordinal;
 
     public static string TimeColumn(TaskTimeField f) => f switch
     {
@@ -224,21 +175,20 @@ internal sealed class TaskQuerySql
         var comma = Instr(rest, "','");
         var brace = Instr(rest, "'}'");
         var end = $"(CASE WHEN {comma} > 0 THEN {comma} ELSE {brace} END)";
-        var trim = _postgres ? "btrim" : "trim";
-        return $"({at} > 0 AND {end} > 0 AND {trim}(substr({rest}, 1, {end} - 1), '\"''') = {Param(value)})";
+        return $"({at} > 0 AND {end} > 0 AND {_dialect.Trim}(substr({rest}, 1, {end} - 1), '\"''') = {Param(value)})";
     }
 
     private string BuildOrder(TaskQuery q)
     {
         var dir = q.Descending ? "DESC" : "ASC";
         // A missing value sorts lowest: SQLite's own rule, spelled out for PostgreSQL.
-        var nulls = _postgres ? (q.Descending ? " NULLS LAST" : " NULLS FIRST") : "";
-        var heapDesc = $"heap_clock DESC, heap_origin{Collate} DESC{(_postgres ? " NULLS LAST" : "")}, last_seq DESC";
+        var nulls = _dialect.NullsLowest(q.Descending);
+        var heapDesc = $"heap_clock DESC, heap_origin{Collate} DESC{_dialect.NullsLowest(true)}, last_seq DESC";
         var sb = new StringBuilder("ORDER BY ");
         switch (q.Sort)
         {
             case TaskSortField.Recent:
-                sb.Append(q.Descending ? heapDesc : $"heap_clock ASC, heap_origin{Collate} ASC{(_postgres ? " NULLS FIRST" : "")}, last_seq ASC");
+                sb.Append(q.Descending ? heapDesc : $"heap_clock ASC, heap_origin{Collate} ASC{_dialect.NullsLowest(false)}, last_seq ASC");
                 break;
             case TaskSortField.Name:
             case TaskSortField.State:

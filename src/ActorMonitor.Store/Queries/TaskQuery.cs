@@ -1,6 +1,6 @@
 using ActorMonitor.Celery.State;
 
-namespace ActorMonitor.Cluster.Queries;
+namespace ActorMonitor.Store.Queries;
 
 /// <summary>The task times a query can filter a range of (the columns of the stored row).</summary>
 public enum TaskTimeField { Received, Started, Succeeded, Failed, Timestamp }

@@ -1,6 +1,4 @@
-using ActorMonitor.Cluster.Persistence;
-
-namespace ActorMonitor.Cluster.Queries;
+namespace ActorMonitor.Store.Queries;
 
 /// <summary>
 /// A <see cref="TaskQuery"/> over rows in memory (<see cref="MemoryStateStore"/>): the reference

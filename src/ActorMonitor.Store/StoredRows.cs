@@ -1,14 +1,11 @@
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.Events;
 
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store;
 
 /// <summary>Builds the rows the store writes from an entity's record.</summary>
 public static class StoredRows
 {
-    public static EntityRow Task(TaskRecord r, long cycleId) =>
-        new(EntityKind.Task, r.Uuid, cycleId, TaskRow(r), null, r.Names);
-
     public static TaskRow TaskRow(TaskRecord r)
     {
         var s = r.State;
@@ -25,9 +22,8 @@ public static class StoredRows
             Text(s["args"]), Text(s["kwargs"]), Text(s["result"]), Text(s["exception"]), heapClock, heapOrigin);
     }
 
+    public static WorkerRow WorkerRow(WorkerRecord r) => new(r.Hostname, r.ToRow(), r.EventCount);
+
     /// <summary>The text Celery sent: a JSON string decoded (args, kwargs, result and exception are reprs), any other value as JSON.</summary>
     public static string? Text(string? raw) => raw is null or RawJson.Null ? null : RawJson.AsString(raw) ?? raw;
-
-    public static EntityRow Worker(WorkerRecord r, long cycleId) =>
-        new(EntityKind.Worker, r.Hostname, cycleId, null, new WorkerRow(r.Hostname, r.ToRow(), r.EventCount), []);
 }

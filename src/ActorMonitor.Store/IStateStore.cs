@@ -1,4 +1,4 @@
-namespace ActorMonitor.Cluster.Persistence;
+namespace ActorMonitor.Store;
 
 /// <summary>
 /// One task's stored row: the entity's whole state, plus columns the read side filters and sorts
@@ -39,6 +39,15 @@ public sealed record TaskRow(
 }
 
 public sealed record WorkerRow(string Hostname, byte[] Data, long EventCount);
+
+/// <summary>
+/// A receiver's checkpoint, written in the same transaction as the rows it covers: the
+/// cluster-wide counters sum these rows, a restarting node resumes from it when it is newer than
+/// its journal's copy, and other nodes recognise the messages it counted when the broker
+/// redelivers them after this node was lost. <paramref name="Checkpoint"/>: the JSON of the
+/// receiver's checkpoint.
+/// </summary>
+public sealed record ReceiverRow(string NodeName, long Messages, long RejectedMessages, long OtherEvents, long Cut, byte[] Checkpoint);
 
 /// <summary>What one checkpoint writes, in one transaction.</summary>
 public sealed record StoreCommit(IReadOnlyList<TaskRow> Tasks, IReadOnlyList<WorkerRow> Workers, IReadOnlyCollection<string> TaskTypes)

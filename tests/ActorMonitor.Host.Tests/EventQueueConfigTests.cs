@@ -1,10 +1,12 @@
 using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Rabbit;
 
-namespace ActorMonitor.Rabbit.Tests;
+namespace ActorMonitor.Host.Tests;
 
-public class EventQueueSettingsTests
+/// <summary>The event queue's settings read from HOCON, and the queue Celery's way they declare.</summary>
+public class EventQueueConfigTests
 {
-    private static EventQueueSettings Load(string hocon = "") => EventQueueSettings.FromConfig(MonitorConfig.With(hocon));
+    private static EventQueueSettings Load(string hocon = "") => EventQueueConfig.Read(MonitorConfig.With(hocon));
 
     [Fact]
     public void Exclusive_and_durable_together_are_refused_as_celery_5_6_does()

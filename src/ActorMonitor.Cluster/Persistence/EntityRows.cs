@@ -1,0 +1,14 @@
+using ActorMonitor.Celery.Durable;
+using ActorMonitor.Store;
+
+namespace ActorMonitor.Cluster.Persistence;
+
+/// <summary>An entity's record as the row it hands the keeper for a checkpoint cycle.</summary>
+public static class EntityRows
+{
+    public static EntityRow Task(TaskRecord r, long cycleId) =>
+        new(EntityKind.Task, r.Uuid, cycleId, StoredRows.TaskRow(r), null, r.Names);
+
+    public static EntityRow Worker(WorkerRecord r, long cycleId) =>
+        new(EntityKind.Worker, r.Hostname, cycleId, null, StoredRows.WorkerRow(r), []);
+}

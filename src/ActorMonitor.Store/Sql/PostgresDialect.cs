@@ -1,0 +1,95 @@
+using System.Data;
+using System.Data.Common;
+using Npgsql;
+using static ActorMonitor.Store.Sql.SqlCommands;
+
+namespace ActorMonitor.Store.Sql;
+
+/// <summary>
+/// PostgreSQL: several nodes write at once, so schema changes and Akka.Persistence.Sql's start
+/// take advisory locks, and a settled read waits for the commits in flight. Task rows go in
+/// multi-row upserts; the planner picks its indexes itself.
+/// </summary>
+internal sealed class PostgresDialect(StoreTarget target) : ISqlDialect
+{
+    private const int RowsPerStatement = 200;
+
+    public DbConnection Open()
+    {
+        var c = new NpgsqlConnection(target.ConnectionString);
+        c.Open();
+        return c;
+    }
+
+    public string BigInt => "BIGINT";
+    public string Real => "DOUBLE PRECISION";
+    public string Blob => "BYTEA";
+
+    // Byte order: ordinal order for the ASCII of Celery's uuids, and Celery's sorted() for names.
+    public string Ordinal => " COLLATE \"C\"";
+
+    // PostgreSQL sorts missing values last ascending and first descending.
+    public string NullsLowest(bool descending) => descending ? " NULLS LAST" : " NULLS FIRST";
+
+    public string Instr(string haystack, string needle) => $"strpos({haystack}, {needle})";
+    public string Trim => "btrim";
+
+    public void PrepareDatabase() { }
+
+    // Several nodes starting together would race on CREATE TABLE IF NOT EXISTS.
+    public void LockSchema(DbConnection c, DbTransaction tx) => Execute(c, tx, "SELECT pg_advisory_xact_lock(727274001)");
+
+    public IDisposable StartupLock()
+    {
+        var c = Open();
+        Execute(c, null, "SELECT pg_advisory_lock(727274002)"); // a session lock: released on unlock or disconnect
+        return new Unlock(c);
+    }
+
+    private sealed class Unlock(DbConnection connection) : IDisposable
+    {
+        public void Dispose()
+        {
+            try { Execute(connection, null, "SELECT pg_advisory_unlock(727274002)"); }
+            finally { connection.Dispose(); }
+        }
+    }
+
+    // Repeatable read gives the statements of a read one snapshot.
+    public DbTransaction BeginRead(DbConnection c) => c.BeginTransaction(IsolationLevel.RepeatableRead);
+
+    public DbTransaction? BeginSettled(DbConnection c)
+    {
+        // A commit holds its writer's row from its first statement on: sharing every writer row
+        // waits until those in flight ended.
+        var tx = c.BeginTransaction();
+        Execute(c, tx, "SET LOCAL lock_timeout = '30s'; SELECT 1 FROM am_writers FOR SHARE");
+        return tx;
+    }
+
+    public void AddColumn(DbConnection c, DbTransaction tx, string table, string column, string type) =>
+        Execute(c, tx, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {type}");
+
+    public bool HasTextIndex => false;
+
+    public bool TableExists(DbConnection c, DbTransaction tx, string table) =>
+        Scalar(c, tx, "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = @n", ("@n", table)) is not null;
+
+    public void DropRetired(DbConnection c, DbTransaction tx) { }
+
+    public bool CreateTextIndex(DbConnection c, DbTransaction tx) => false;
+
+    public void FillTextIndex(DbConnection c) { }
+
+    public void WriteTasks(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, IReadOnlyDictionary<string, StoredTask> stored)
+    {
+        for (var i = 0; i < rows.Count; i += RowsPerStatement)
+            TaskColumns.Upsert(c, tx, rows, i, Math.Min(RowsPerStatement, rows.Count - i));
+    }
+
+    public void AfterCommit(DbConnection c) { }
+
+    public string IndexHint(TaskQuerySql sql, long matches) => "";
+
+    public void Dispose() { }
+}
