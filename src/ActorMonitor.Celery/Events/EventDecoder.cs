@@ -12,6 +12,7 @@ namespace ActorMonitor.Celery.Events;
 /// that is not valid JSON as a whole, as json.loads would refuse it. A msgpack body is first
 /// rewritten as the JSON kombu would have sent (<see cref="MsgpackToJson"/>); pickle, YAML and
 /// other content types are refused unread. Not thread-safe: one per source.
+/// Its length is the protocol's cases in one forward pass over the bytes, which is the point.
 /// </summary>
 public sealed class EventDecoder
 {

@@ -13,6 +13,8 @@ namespace ActorMonitor.Cluster.Persistence;
 /// A row that failed to commit is kept and retried; its entity is not passivated until it is saved.
 /// In a cluster, its commits name this node's incarnation, and it fences every monitor node the
 /// cluster downs (see <see cref="WriterFencing"/>) before any row is loaded again.
+/// Longer than its neighbours on purpose: loads, cycles, passivation and fencing all act on one
+/// set of live entities and held rows; split apart, they would have to share and lock it.
 /// </summary>
 public sealed class StateKeeper : UntypedActor, IWithTimers
 {
