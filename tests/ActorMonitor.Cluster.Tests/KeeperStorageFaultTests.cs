@@ -2,6 +2,7 @@ using ActorMonitor.Celery.Durable;
 using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Store;
 using ActorMonitor.Store.Sql;
+using ActorMonitor.Tests.Shared;
 using Akka.TestKit.Xunit2;
 using Microsoft.Data.Sqlite;
 
@@ -13,23 +14,12 @@ namespace ActorMonitor.Cluster.Tests;
 /// </summary>
 public sealed class KeeperStorageFaultTests : TestKit, IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("am-full-").FullName;
+    private readonly SqliteJournalDir _journal = new();
+    private const string DiskFull = SqliteJournalDir.DiskFull;
 
-    private SqlStateStore NewStore()
-    {
-        var store = new SqlStateStore(StoreTarget.Parse("sqlite:" + Path.Combine(_dir, "state.db")));
-        store.Initialize();
-        return store;
-    }
+    private SqlStateStore NewStore() => _journal.NewStore();
 
-    private long Pages()
-    {
-        using var c = new SqliteConnection($"Data Source={Path.Combine(_dir, "state.db")};Pooling=False");
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA page_count";
-        return (long)cmd.ExecuteScalar()!;
-    }
+    private long Pages() => _journal.Pages();
 
     private static TaskRecord BigTask(string uuid)
     {
@@ -55,8 +45,8 @@ public sealed class KeeperStorageFaultTests : TestKit, IDisposable
         Assert.Equal(DiskFull, receiver.ExpectMsg<CheckpointFailed>().Reason);
 
         // While the fault lasts the retries meet another error (here the file is gone): the cause told stays the first.
-        var moved = _dir + "-moved";
-        Directory.Move(_dir, moved);
+        var moved = _journal.Dir + "-moved";
+        Directory.Move(_journal.Dir, moved);
         SqliteConnection.ClearAllPools();
         try
         {
@@ -68,7 +58,7 @@ public sealed class KeeperStorageFaultTests : TestKit, IDisposable
         }
         finally
         {
-            Directory.Move(moved, _dir);
+            Directory.Move(moved, _journal.Dir);
         }
 
         // Space enough: the next retry commits and the fault clears.
@@ -77,8 +67,6 @@ public sealed class KeeperStorageFaultTests : TestKit, IDisposable
         AwaitAssert(() => Assert.False(Stats(keeper, receiver).StoreFailing), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200));
         Assert.Single(store.LoadTasks(["t1"]));
     }
-
-    private const string DiskFull = "SQLite Error 13: 'database or disk is full'.";
 
     private static KeeperStats Stats(Akka.Actor.IActorRef keeper, Akka.TestKit.TestProbe probe)
     {
@@ -89,7 +77,6 @@ public sealed class KeeperStorageFaultTests : TestKit, IDisposable
     public new void Dispose()
     {
         base.Dispose();
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        _journal.Dispose();
     }
 }

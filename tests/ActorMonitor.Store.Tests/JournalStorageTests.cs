@@ -1,6 +1,7 @@
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Store.Queries;
 using ActorMonitor.Store.Sql;
+using ActorMonitor.Tests.Shared;
 using Microsoft.Data.Sqlite;
 
 namespace ActorMonitor.Store.Tests;
@@ -13,23 +14,12 @@ namespace ActorMonitor.Store.Tests;
 /// </summary>
 public sealed class JournalStorageTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("am-full-").FullName;
+    private readonly SqliteJournalDir _journal = new();
+    private const string DiskFull = SqliteJournalDir.DiskFull;
 
-    private SqlStateStore NewStore()
-    {
-        var store = new SqlStateStore(StoreTarget.Parse("sqlite:" + Path.Combine(_dir, "state.db")));
-        store.Initialize();
-        return store;
-    }
+    private SqlStateStore NewStore() => _journal.NewStore();
 
-    private long Pages()
-    {
-        using var c = new SqliteConnection($"Data Source={Path.Combine(_dir, "state.db")};Pooling=False");
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA page_count";
-        return (long)cmd.ExecuteScalar()!;
-    }
+    private long Pages() => _journal.Pages();
 
     private static TaskRecord BigTask(string uuid) =>
         TestRecords.Received(uuid, 10, $"\"name\": \"t\", \"args\": \"{new string('x', 60_000)}\"");
@@ -48,8 +38,6 @@ public sealed class JournalStorageTests : IDisposable
         Assert.Single(store.LoadTasks(["t1"]));
     }
 
-    private const string DiskFull = "SQLite Error 13: 'database or disk is full'.";
-
     /// <summary>
     /// A real full disk (a 2 MB tmpfs, mounted for the test: it needs root, as this machine's test
     /// runs have): the commit fails at its WAL write, and SQLite's own rollback leaves the one the
@@ -58,7 +46,7 @@ public sealed class JournalStorageTests : IDisposable
     [Fact]
     public void On_a_really_full_disk_the_commit_fails_with_the_disk_full_cause_even_when_space_comes_back_partly()
     {
-        var mount = Path.Combine(_dir, "small");
+        var mount = Path.Combine(_journal.Dir, "small");
         Directory.CreateDirectory(mount);
         Run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount);
         try
@@ -99,7 +87,7 @@ public sealed class JournalStorageTests : IDisposable
     public void The_wal_is_checkpointed_and_truncated_after_a_commit_on_its_cadence()
     {
         var store = NewStore();
-        var wal = Path.Combine(_dir, "state.db-wal");
+        var wal = Path.Combine(_journal.Dir, "state.db-wal");
         store.WalTruncateEvery = TimeSpan.FromHours(1);
         store.Commit(new StoreCommit([StoredRows.TaskRow(BigTask("t1"))], [], []));
         Assert.True(new FileInfo(wal).Length > 60_000, "the commit is in the WAL");
@@ -125,7 +113,7 @@ public sealed class JournalStorageTests : IDisposable
             return StoredRows.TaskRow(record);
         }).ToList();
         store.Commit(new StoreCommit(rows, [], []));
-        using (var c = new SqliteConnection($"Data Source={Path.Combine(_dir, "state.db")};Pooling=False"))
+        using (var c = new SqliteConnection($"Data Source={_journal.File};Pooling=False"))
         {
             c.Open();
             using var cmd = c.CreateCommand();
@@ -141,7 +129,7 @@ public sealed class JournalStorageTests : IDisposable
         }
 
         var reopened = NewStore();
-        using (var c = new SqliteConnection($"Data Source={Path.Combine(_dir, "state.db")};Pooling=False"))
+        using (var c = new SqliteConnection($"Data Source={_journal.File};Pooling=False"))
         {
             c.Open();
             using var cmd = c.CreateCommand();
@@ -158,9 +146,5 @@ public sealed class JournalStorageTests : IDisposable
         Assert.Equal(1, reopened.QueryTasks(new TaskQuery { Search = "alpha b" }).Total);
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _journal.Dispose();
 }
