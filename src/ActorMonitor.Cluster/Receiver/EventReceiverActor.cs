@@ -174,8 +174,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
                 _router.Flush();
                 break;
             case RefreshHomes:
-                _router.AskingHomes();
-                AskHomes();
+                _router.AskHomes();
                 break;
             case HomesSeen h:
                 if (h.Stats is not null) h.Homes.Update(h.Stats, _selfAddress);

@@ -42,8 +42,12 @@ public sealed class EventRouter(
         foreach (var (node, items) in _outbox.Drain()) Send(node, items);
     }
 
-    /// <summary>The homes are being asked for now (the receiver asks on a timer too).</summary>
-    public void AskingHomes() => _homesAskedAt = DateTime.UtcNow;
+    /// <summary>Asks where the shards live now (on the receiver's timer, and on meeting an unknown shard).</summary>
+    public void AskHomes()
+    {
+        _homesAskedAt = DateTime.UtcNow;
+        askHomes();
+    }
 
     /// <summary>The node was lost or left: its shards move, wherever to.</summary>
     public void Forget(Address node)
@@ -58,11 +62,7 @@ public sealed class EventRouter(
         if (home is null || !isOtherMonitorNode(home))
         {
             // A shard not seen yet (new, or moved from a lost node): learn its home soon.
-            if (home is null && homes is not null && DateTime.UtcNow - _homesAskedAt > AskAtMostEvery)
-            {
-                AskingHomes();
-                askHomes();
-            }
+            if (home is null && homes is not null && DateTime.UtcNow - _homesAskedAt > AskAtMostEvery) AskHomes();
             region.Tell(message);
             return;
         }
