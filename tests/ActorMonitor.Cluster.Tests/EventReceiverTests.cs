@@ -28,6 +28,22 @@ public class EventReceiverTests : TestKit
             CheckpointSettings.Default with { Interval = TimeSpan.FromHours(1) }, ReceiverCheckpoint.Empty));
     }
 
+    /// <summary>Checkpoints what was applied, this node's keeper committing: the deliveries made durable, as the receiver told them.</summary>
+    private IReadOnlyList<long> CheckpointCommitted()
+    {
+        _receiver.Tell(CheckpointNow.Instance);
+        _keeper.Reply(new CheckpointCommitted(_keeper.ExpectMsg<Checkpoint>().Id));
+        var durable = ExpectMsg<MessagesDurable>().DeliveryIds;
+        ExpectMsg<CheckpointDone>();
+        return durable;
+    }
+
+    private ReceiverStats Stats()
+    {
+        _receiver.Tell(GetReceiverStats.Instance);
+        return ExpectMsg<ReceiverStats>();
+    }
+
     [Fact]
     public void Applies_receiver_rules_in_order_and_fans_out_to_entities_and_index()
     {
@@ -129,12 +145,8 @@ public class EventReceiverTests : TestKit
         ExpectMsg<MessageApplied>();
         _workers.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
 
-        _receiver.Tell(CheckpointNow.Instance);
-        _keeper.Reply(new CheckpointCommitted(_keeper.ExpectMsg<Checkpoint>().Id));
-        Assert.Equal([1L, 2L], ExpectMsg<MessagesDurable>().DeliveryIds);
-        ExpectMsg<CheckpointDone>();
-        _receiver.Tell(GetReceiverStats.Instance);
-        var stats = ExpectMsg<ReceiverStats>();
+        Assert.Equal([1L, 2L], CheckpointCommitted());
+        var stats = Stats();
         Assert.Equal((1L, 1L), (stats.Messages, stats.DuplicateMessages));
     }
 
@@ -151,12 +163,8 @@ public class EventReceiverTests : TestKit
         ExpectMsg<MessageApplied>();
         _receiver.Tell(new IngestMessage(4, "task.multi", TestEvents.Message("not json {"), Redelivered: true));
         ExpectMsg<MessageApplied>();
-        _receiver.Tell(CheckpointNow.Instance);
-        _keeper.Reply(new CheckpointCommitted(_keeper.ExpectMsg<Checkpoint>().Id));
-        Assert.Equal([1L, 2L, 3L, 4L], ExpectMsg<MessagesDurable>().DeliveryIds);
-        ExpectMsg<CheckpointDone>();
-        _receiver.Tell(GetReceiverStats.Instance);
-        var stats = ExpectMsg<ReceiverStats>();
+        Assert.Equal([1L, 2L, 3L, 4L], CheckpointCommitted());
+        var stats = Stats();
         Assert.Equal((3L, 1L), (stats.Messages, stats.DuplicateMessages));
     }
 
@@ -181,12 +189,8 @@ public class EventReceiverTests : TestKit
         _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
         _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
-        _receiver.Tell(CheckpointNow.Instance);
-        _keeper.Reply(new CheckpointCommitted(_keeper.ExpectMsg<Checkpoint>().Id));
-        Assert.Equal([1L, 2L], ExpectMsg<MessagesDurable>().DeliveryIds.Order());
-        ExpectMsg<CheckpointDone>();
-        _receiver.Tell(GetReceiverStats.Instance);
-        var stats = ExpectMsg<ReceiverStats>();
+        Assert.Equal([1L, 2L], CheckpointCommitted().Order());
+        var stats = Stats();
         Assert.Equal((1L, 1L), (stats.Messages, stats.DuplicateMessages));
     }
 
