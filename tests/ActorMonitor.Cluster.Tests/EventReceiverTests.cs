@@ -151,24 +151,6 @@ public class EventReceiverTests : TestKit
     }
 
     [Fact]
-    public void An_empty_list_is_counted_each_time_even_when_redelivered_since_identical_ones_are_sent_but_a_refused_body_once()
-    {
-        // The chaos run lost one "[]" from the count: a redelivered "[]" matched an earlier, different "[]".
-        _receiver.Tell(new IngestMessage(1, "task.multi", TestEvents.Message("[]")));
-        ExpectMsg<MessageApplied>();
-        _receiver.Tell(new IngestMessage(2, "task.multi", TestEvents.Message("[]"), Redelivered: true));
-        ExpectMsg<MessageApplied>();
-        // A refused body keeps its hash: its redelivery is still recognised and not counted twice.
-        _receiver.Tell(new IngestMessage(3, "task.multi", TestEvents.Message("not json {")));
-        ExpectMsg<MessageApplied>();
-        _receiver.Tell(new IngestMessage(4, "task.multi", TestEvents.Message("not json {"), Redelivered: true));
-        ExpectMsg<MessageApplied>();
-        Assert.Equal([1L, 2L, 3L, 4L], CheckpointCommitted());
-        var stats = Stats();
-        Assert.Equal((3L, 1L), (stats.Messages, stats.DuplicateMessages));
-    }
-
-    [Fact]
     public void A_node_downed_while_a_counted_redelivery_waits_for_its_checkpoint_resends_the_rest_and_acks_both()
     {
         const string body = """{"hostname": "w", "uuid": "t1", "name": "t.add", "clock": 1, "timestamp": 1, "type": "task-received"}""";

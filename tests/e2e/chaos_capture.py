@@ -17,6 +17,10 @@ import time
 
 from kombu import Connection, Exchange, Queue
 
+# The capture line is the oracle's own (tools/oracle/capture.py), so both write the same format.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "oracle"))
+import capture  # noqa: E402
+
 
 def main():
     url, queue_name, out_path, stop_file = sys.argv[1:5]
@@ -36,15 +40,7 @@ def main():
                 message.ack()
                 return
             seen.add(digest)
-            out.write(json.dumps({
-                "routing_key": message.delivery_info.get("routing_key"),
-                "headers": message.headers or {},
-                "properties": {"content_type": message.content_type,
-                               "content_encoding": message.content_encoding,
-                               "delivery_mode": message.properties.get("delivery_mode")},
-                "body": raw.decode("utf-8") if isinstance(raw, bytes) else raw,
-                "local_received": time.time(),
-            }) + "\n")
+            out.write(json.dumps(capture.record(message)) + "\n")
             out.flush()
             count += 1
             last = time.time()

@@ -227,10 +227,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
 
     private void Ingest(IngestMessage m)
     {
-        // An empty list ("[]") carries nothing of its own and is sent again byte for byte: its
-        // hash tells no redelivery from a new message, so it is not used (a redelivered copy
-        // counts again, as its only effect is on the message counter).
-        var hash = m.Message.Events.Count > 0 || m.Message.HasRejections ? m.Message.BodyHash : 0;
+        var hash = m.Message.BodyHash;
         if (m.Redelivered && _loadOthersCounted is not null && _bodies.WorthLookingElsewhere(hash))
         {
             // Maybe another node counted it and was lost before acking: look first (once per 2 s).
