@@ -192,9 +192,11 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             case CutDurable or CutFailed:
                 break; // a cut this receiver gave up already (a node it waited for was removed)
             case ClusterEvent.MemberRemoved r when r.Member.HasRole(Client.MonitorClient.MonitorRole) && !r.Member.Address.Equals(_selfAddress):
+                // Its shards forgotten first: the sends below go to the local region (which learns the
+                // new homes), not into a batch for the node that is gone.
+                _router.Forget(r.Member.Address);
                 OnNodeRemoved(r);
                 _monitorNodes.Remove(r.Member.Address);
-                _router.Forget(r.Member.Address);
                 break;
             case ClusterEvent.IMemberEvent e:
                 // From Up on: a joining node starts its keeper and its regions only once it is Up.
