@@ -46,4 +46,56 @@ public class StateKeeperTests : TestKit
         Assert.Equal(2, Assert.Single(store.Receivers()).Messages);
         Assert.Equal(2, TaskRecord.FromRow("t1", store.LoadTasks(["t1"])["t1"]).EventCount);
     }
+
+    /// <summary>
+    /// A row goes to the keeper's thread while its entity goes on applying events: a task name
+    /// the entity learns afterwards (a late task-sent) must not change the row, whose names the
+    /// keeper reads while it commits (shared, that read failed and the keeper with it).
+    /// </summary>
+    [Fact]
+    public void A_row_keeps_the_task_names_it_was_made_with()
+    {
+        var record = new TaskRecord("t1");
+        record.Apply(TestEvents.Task("task-received", "t1", 10, "\"name\": \"a.first\"") with { Id = 1 }, 1);
+        var row = EntityRows.Task(record, 1);
+        record.Apply(TestEvents.Task("task-sent", "t1", 9, "\"name\": \"b.second\"") with { Id = 2 }, 2);
+
+        Assert.Equal(["a.first"], row.TaskNames);
+        Assert.Equal(["a.first", "b.second"], record.Names);
+    }
+
+    /// <summary>
+    /// A keeper that failed is not restarted empty: a new one would not know which entities hold
+    /// unsaved changes, and the next checkpoint would call their messages durable. It refuses
+    /// every checkpoint and tells the node to leave.
+    /// </summary>
+    [Fact]
+    public void A_keeper_that_fails_refuses_every_later_checkpoint_and_tells_the_node_to_leave()
+    {
+        var store = new MemoryStateStore();
+        var keeper = Sys.ActorOf(StateKeeper.Props(store, 100, 100, []));
+        var failed = CreateTestProbe();
+        Sys.EventStream.Subscribe(failed.Ref, typeof(KeeperFailed));
+        var entity = CreateTestProbe();
+        var receiver = CreateTestProbe();
+        keeper.Tell(new LoadEntity(EntityKind.Task, "t1"), entity.Ref);
+        entity.ExpectMsg<RowLoaded>();
+
+        var row = EntityRows.Task(new TaskRecord("t1"), 0) with { TaskNames = new UnreadableNames() };
+        keeper.Tell(new SaveAndStop(row), entity.Ref); // its commit reads the names and throws
+
+        Assert.Contains("names cannot be read", failed.ExpectMsg<KeeperFailed>().Reason);
+        keeper.Tell(new Checkpoint(7, new ReceiverRow("node-1", 1, 0, 0, 1, [])), receiver.Ref);
+        Assert.Equal(7, receiver.ExpectMsg<CheckpointFailed>().Id);
+        Assert.Empty(store.Receivers());
+        keeper.Tell(GetKeeperStats.Instance, receiver.Ref);
+        Assert.True(receiver.ExpectMsg<KeeperStats>().StoreFailing);
+    }
+
+    private sealed class UnreadableNames : IReadOnlyCollection<string>
+    {
+        public int Count => 1;
+        public IEnumerator<string> GetEnumerator() => throw new InvalidOperationException("names cannot be read");
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }

@@ -70,7 +70,7 @@ public sealed class MonitorNode
     {
         if (_downed.IsCancellationRequested) return;
         DownedReason = reason;
-        System.Log.Error("{0}: its shards may have moved, so it stops consuming now (its unacked messages go back to the broker for the other nodes) and leaves without a last checkpoint", reason);
+        System.Log.Error("{0}: it stops consuming now (its unacked messages go back to the broker for the other nodes) and leaves without a last checkpoint", reason);
         try { _downed.Cancel(); } catch (ObjectDisposedException) { }
     }
 
