@@ -76,6 +76,35 @@ public class EventReceiverTests : TestKit
         Assert.Equal(["sent", "started", "heartbeat"], indexed.Entries.Select(e => e.Subject));
     }
 
+    /// <summary>
+    /// A receiver that fails is not restarted from the checkpoint it was created with (its next
+    /// checkpoint would write older counters over newer ones): it acks nothing more and tells the
+    /// node to leave.
+    /// </summary>
+    [Fact]
+    public void A_receiver_that_fails_acks_nothing_more_and_tells_the_node_to_leave()
+    {
+        var calls = 0;
+        double Now() => ++calls == 2 ? throw new InvalidOperationException("the clock broke") : 5000;
+        var receiver = Sys.ActorOf(EventReceiverActor.Props(_tasks.Ref, _workers.Ref, _index.Ref, _keeper.Ref, () => 0, Now,
+            CheckpointSettings.Default with { Interval = TimeSpan.FromHours(1) }, ReceiverCheckpoint.Empty));
+        var failed = CreateTestProbe();
+        Sys.EventStream.Subscribe(failed.Ref, typeof(NodeFailed));
+        var body = """{"hostname": "w1@h", "timestamp": 12, "freq": 2.0, "type": "worker-heartbeat"}""";
+        receiver.Tell(new IngestMessage(1, "worker.heartbeat", TestEvents.Message(body)));
+        _workers.Reply(new EventsApplied(_workers.ExpectMsg<ApplyWorkerEvents>().DeliveryId));
+        Assert.Equal(1, ExpectMsg<MessageApplied>().DeliveryId);
+
+        receiver.Tell(new IngestMessage(2, "worker.heartbeat", TestEvents.Message(body.Replace("12", "13"))));
+        Assert.Contains("the clock broke", failed.ExpectMsg<NodeFailed>().Reason);
+
+        receiver.Tell(CheckpointNow.Instance);
+        Assert.Contains("the event receiver failed", ExpectMsg<Status.Failure>().Cause.Message);
+        _keeper.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // no checkpoint: the first message is never called durable
+        receiver.Tell(GetReceiverStats.Instance);
+        Assert.Equal(1, ExpectMsg<ReceiverStats>().Messages);
+    }
+
     [Fact]
     public void A_delivery_unanswered_past_the_stuck_limit_is_sent_again_and_counted_once()
     {

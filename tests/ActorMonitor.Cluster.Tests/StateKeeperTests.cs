@@ -75,7 +75,7 @@ public class StateKeeperTests : TestKit
         var store = new MemoryStateStore();
         var keeper = Sys.ActorOf(StateKeeper.Props(store, 100, 100, []));
         var failed = CreateTestProbe();
-        Sys.EventStream.Subscribe(failed.Ref, typeof(KeeperFailed));
+        Sys.EventStream.Subscribe(failed.Ref, typeof(NodeFailed));
         var entity = CreateTestProbe();
         var receiver = CreateTestProbe();
         keeper.Tell(new LoadEntity(EntityKind.Task, "t1"), entity.Ref);
@@ -84,7 +84,7 @@ public class StateKeeperTests : TestKit
         var row = EntityRows.Task(new TaskRecord("t1"), 0) with { TaskNames = new UnreadableNames() };
         keeper.Tell(new SaveAndStop(row), entity.Ref); // its commit reads the names and throws
 
-        Assert.Contains("names cannot be read", failed.ExpectMsg<KeeperFailed>().Reason);
+        Assert.Contains("names cannot be read", failed.ExpectMsg<NodeFailed>().Reason);
         keeper.Tell(new Checkpoint(7, new ReceiverRow("node-1", 1, 0, 0, 1, [])), receiver.Ref);
         Assert.Equal(7, receiver.ExpectMsg<CheckpointFailed>().Id);
         Assert.Empty(store.Receivers());

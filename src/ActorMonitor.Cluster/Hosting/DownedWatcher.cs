@@ -9,7 +9,7 @@ namespace ActorMonitor.Cluster.Hosting;
 /// <summary>
 /// Tells the node that the cluster downed it (the node keeps the first reason): it saw itself downed or removed, another
 /// node quarantined it, the store refused its writes (<see cref="NodeFenced"/>), or its state
-/// keeper failed (<see cref="KeeperFailed"/>: it can no longer say what is durable). Its shards may
+/// keeper failed (<see cref="NodeFailed"/>: it can no longer say what is durable). Its shards may
 /// have moved, so the node must stop consuming at once (unacked messages go back to the broker
 /// for the other nodes) and leave, without a last checkpoint.
 /// </summary>
@@ -27,7 +27,7 @@ public sealed class DownedWatcher : ReceiveActor
         Receive<ClusterEvent.MemberRemoved>(r => r.PreviousStatus == MemberStatus.Down && r.Member.UniqueAddress.Equals(_cluster.SelfUniqueAddress),
             _ => _downed("the cluster removed this node"));
         Receive<NodeFenced>(f => _downed(f.Reason));
-        Receive<KeeperFailed>(f => _downed(f.Reason));
+        Receive<NodeFailed>(f => _downed(f.Reason));
         Receive<ThisActorSystemQuarantinedEvent>(q => _downed($"node {q.RemoteAddress} quarantined this node"));
         ReceiveAny(_ => { });
     }
@@ -37,7 +37,7 @@ public sealed class DownedWatcher : ReceiveActor
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.MemberDowned), typeof(ClusterEvent.MemberRemoved));
         Context.System.EventStream.Subscribe(Self, typeof(NodeFenced));
-        Context.System.EventStream.Subscribe(Self, typeof(KeeperFailed));
+        Context.System.EventStream.Subscribe(Self, typeof(NodeFailed));
         Context.System.EventStream.Subscribe(Self, typeof(ThisActorSystemQuarantinedEvent));
     }
 

@@ -129,7 +129,7 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
             _failedWith = ex.Message;
             _lastError = "the state keeper failed: " + ex.Message;
             _log.Error(ex, "The state keeper failed handling {0}; it commits nothing more, so this node acks nothing more and leaves: the broker gives its unacked messages to the other nodes or to its restart", message.GetType().Name);
-            Context.System.EventStream.Publish(new KeeperFailed(_lastError));
+            Context.System.EventStream.Publish(new NodeFailed(_lastError));
         }
     }
 

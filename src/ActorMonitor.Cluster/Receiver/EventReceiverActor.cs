@@ -2,6 +2,7 @@ using ActorMonitor.Celery.Events;
 using ActorMonitor.Celery.Receiver;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Cluster.Index;
+using ActorMonitor.Cluster.Persistence;
 using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Cluster.Tasks;
 using ActorMonitor.Cluster.Workers;
@@ -90,6 +91,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     private bool _loadingOthers;
     private readonly RelayRouting? _relay;
     private EventRouter _router = null!;
+    private string? _failedWith;
 
     /// <param name="othersCounted">
     /// Reads what other nodes' receivers counted in their last checkpoints (in a cluster): a
@@ -140,7 +142,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
             node => ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(new RootActorPath(node) / "user" / EventRelay.Name),
             () => Timers.StartSingleTimer("relay-flush", FlushRelays.Instance, RelayRouting.GatherFor), AskHomes);
         if (_relay is not null) Timers.StartPeriodicTimer("homes", RefreshHomes.Instance, TimeSpan.Zero, RelayRouting.RefreshEvery);
-        _checkpoints = Context.ActorOf(CheckpointCoordinator.Props(_keeper, _settings, _selfAddress), "checkpoints");
+        _checkpoints = Context.Watch(Context.ActorOf(CheckpointCoordinator.Props(_keeper, _settings, _selfAddress), "checkpoints"));
     }
 
     protected override void PostStop()
@@ -148,10 +150,57 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         if (_settings.ClusterWide) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
     }
 
+    // Its checkpoint coordinator is stopped, not restarted, if it fails: a new one would not know the cut in flight.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
     protected override void OnReceive(object message)
+    {
+        if (_failedWith is not null)
+        {
+            Refuse(message);
+            return;
+        }
+        try
+        {
+            Handle(message);
+        }
+        catch (Exception ex)
+        {
+            Fail(ex, message.GetType().Name);
+        }
+    }
+
+    /// <summary>
+    /// Not restarted: a new receiver would start from the checkpoint it was created with, and its
+    /// next checkpoint would write older counters over newer ones. It acks nothing more; the node leaves.
+    /// </summary>
+    private void Fail(Exception ex, string handling)
+    {
+        _failedWith = "the event receiver failed: " + ex.Message;
+        _log.Error(ex, "The event receiver failed handling {0}; it acks nothing more and this node leaves: the broker gives its unacked messages to the other nodes or to its restart", handling);
+        Context.System.EventStream.Publish(new NodeFailed(_failedWith));
+    }
+
+    /// <summary>After a failure: no checkpoint, no drain; the stats still answered.</summary>
+    private void Refuse(object message)
     {
         switch (message)
         {
+            case CheckpointNow or DrainReceiver:
+                Sender.Tell(new Status.Failure(new InvalidOperationException(_failedWith)));
+                break;
+            case GetReceiverStats:
+                Sender.Tell(_counters.ToStats(_rules.Clock.Value, _lastLocalReceived, _inFlight.Count) with { CheckpointFailures = _checkpointFailures + 1 });
+                break;
+        }
+    }
+
+    private void Handle(object message)
+    {
+        switch (message)
+        {
+            case Terminated t when t.ActorRef.Equals(_checkpoints):
+                throw new InvalidOperationException("its checkpoint coordinator failed");
             case IngestMessage m when _loadingOthers:
                 Stash.Stash(); // in order, after the lookup
                 break;
