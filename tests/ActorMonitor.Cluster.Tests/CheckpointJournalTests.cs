@@ -15,6 +15,21 @@ public class CheckpointJournalTests() : TestKit(TestConfigs.InMemoryPersistence)
         AckedBodyHashes = [(ulong)n, ulong.MaxValue - (ulong)n],
     };
 
+    /// <summary>
+    /// A database outage opens the journal's and the snapshot store's circuit breakers; with Akka's
+    /// defaults (30 s and 60 s) the receiver's checkpoints waited that long after the database came
+    /// back (the chaos run's PostgreSQL restarts took 48 s to recover instead of 8).
+    /// </summary>
+    [Theory]
+    [InlineData("sqlite:checkpoints.db")]
+    [InlineData("postgres:Host=127.0.0.1;Port=5432;Database=actormonitor")]
+    public void The_journal_and_snapshot_breakers_try_again_two_seconds_after_they_open(string journal)
+    {
+        var config = ActorMonitor.Cluster.Persistence.PersistenceConfig.For(ActorMonitor.Store.StoreTarget.Parse(journal));
+        Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.persistence.journal.sql.circuit-breaker.reset-timeout"));
+        Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.persistence.snapshot-store.sql.circuit-breaker.reset-timeout"));
+    }
+
     [Fact]
     public void Recovers_the_last_checkpoint_from_a_snapshot_and_the_journal_tail()
     {

@@ -22,6 +22,8 @@ public static class PersistenceConfig
         // SQLite has one writer at a time: one journal writer avoids lock contention.
         var parallelism = target.Kind == StoreKind.Sqlite ? 1 : 3;
         var cs = Quote(target.ConnectionString);
+        // The breakers retry after 2 s, not Akka's 30 s (journal) and 60 s (snapshots): once a
+        // database outage opened one, the receiver's checkpoints waited that long after it ended.
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {
@@ -32,6 +34,7 @@ public static class PersistenceConfig
                   provider-name = "{{provider}}"
                   auto-initialize = on
                   parallelism = {{parallelism}}
+                  circuit-breaker.reset-timeout = 2s
                 }
               }
               snapshot-store {
@@ -41,6 +44,7 @@ public static class PersistenceConfig
                   connection-string = {{cs}}
                   provider-name = "{{provider}}"
                   auto-initialize = on
+                  circuit-breaker.reset-timeout = 2s
                 }
               }
             }
