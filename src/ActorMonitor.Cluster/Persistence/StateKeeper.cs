@@ -16,7 +16,7 @@ namespace ActorMonitor.Cluster.Persistence;
 /// Longer than its neighbours on purpose: loads, cycles, passivation and fencing all act on one
 /// set of live entities and held rows; split apart, they would have to share and lock it.
 /// </summary>
-public sealed class StateKeeper : UntypedActor, IWithTimers
+public sealed class StateKeeper : NeverRestartedActor, IWithTimers
 {
     private sealed class Live(IActorRef entity)
     {
@@ -77,10 +77,10 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private readonly StoreThread _reader = new("store-load");
     private readonly WriterFencing? _fencing;
     private bool _fencedLogged;
-    private string? _failedWith;
 
     /// <param name="fencing">This node's fencing in a cluster (its incarnation registered in the store); null for a lone system.</param>
     public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null)
+        : base("state keeper")
     {
         _fencing = fencing;
         _store = store;
@@ -111,44 +111,22 @@ public sealed class StateKeeper : UntypedActor, IWithTimers
     private LruTracker<Live> Tracker(EntityKind kind) => kind == EntityKind.Task ? _tasks : _workers;
     private int Limit(EntityKind kind) => kind == EntityKind.Task ? _maxTasks : _maxWorkers;
 
-    protected override void OnReceive(object message)
-    {
-        if (_failedWith is not null)
-        {
-            Refuse(message);
-            return;
-        }
-        try
-        {
-            Handle(message);
-        }
-        catch (Exception ex)
-        {
-            // Not restarted: a new keeper would not know which entities hold unsaved changes, and
-            // the next checkpoint would call their messages durable without their rows.
-            _failedWith = ex.Message;
-            _lastError = "the state keeper failed: " + ex.Message;
-            _log.Error(ex, "The state keeper failed handling {0}; it commits nothing more, so this node acks nothing more and leaves: the broker gives its unacked messages to the other nodes or to its restart", message.GetType().Name);
-            Context.System.EventStream.Publish(new NodeFailed(_lastError));
-        }
-    }
-
     /// <summary>After a failure: every checkpoint refused, the stats say why, the rest dropped.</summary>
-    private void Refuse(object message)
+    protected override void Refuse(object message)
     {
         switch (message)
         {
             case Checkpoint m:
-                Sender.Tell(new CheckpointFailed(m.Id, _lastError!));
+                Sender.Tell(new CheckpointFailed(m.Id, FailedWith!));
                 break;
             case GetKeeperStats:
                 Sender.Tell(new KeeperStats(_tasks.Count, _workers.Count, _dirty.Count, _commits, _rowsWritten,
-                    _failedCommits, _passivations, _rowsLoaded, _loadsMissed, _lastError) { StoreFailing = true, CommitTime = _commitTime });
+                    _failedCommits, _passivations, _rowsLoaded, _loadsMissed, FailedWith) { StoreFailing = true, CommitTime = _commitTime });
                 break;
         }
     }
 
-    private void Handle(object message)
+    protected override void Handle(object message)
     {
         switch (message)
         {

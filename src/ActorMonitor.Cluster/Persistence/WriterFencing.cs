@@ -40,12 +40,6 @@ public sealed class WriterFencing(UniqueAddress self, Func<bool> selfDowned)
 /// <summary>Published on the event stream when this node's writes were refused: the cluster downed it.</summary>
 public sealed record NodeFenced(string Reason);
 
-/// <summary>
-/// Published on the event stream when one of the actors that decide what is durable (the state
-/// keeper, the event receiver) failed: restarted, it would not know what it held, so the node acks
-/// nothing more and leaves.
-/// </summary>
-public sealed record NodeFailed(string Reason);
 
 internal sealed record FenceWritten(Member Member, Exception? Error);
 

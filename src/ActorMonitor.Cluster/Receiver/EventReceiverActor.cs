@@ -30,7 +30,7 @@ namespace ActorMonitor.Cluster.Receiver;
 /// Longer than its neighbours on purpose: the order of messages, their answers, their release and
 /// their resends after a node loss are one piece of state, kept in one place.
 /// </summary>
-public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnboundedStash
+public sealed class EventReceiverActor : NeverRestartedActor, IWithTimers, IWithUnboundedStash
 {
     private sealed record Cut(long Id, List<PendingMessage> Messages, ReceiverCheckpoint State, List<IActorRef> Waiters, IReadOnlyCollection<Address> Keepers);
 
@@ -91,7 +91,6 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     private bool _loadingOthers;
     private readonly RelayRouting? _relay;
     private EventRouter _router = null!;
-    private string? _failedWith;
 
     /// <param name="othersCounted">
     /// Reads what other nodes' receivers counted in their last checkpoints (in a cluster): a
@@ -100,6 +99,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     public EventReceiverActor(IActorRef tasks, IActorRef workers, IActorRef index, IActorRef keeper, Func<long> hereUtcOffset,
         Func<double> now, CheckpointSettings settings, ReceiverCheckpoint restored, Func<Task<IReadOnlyCollection<ulong>>>? othersCounted = null,
         RelayRouting? relay = null)
+        : base("event receiver")
     {
         _relay = relay;
         _loadOthersCounted = othersCounted;
@@ -153,41 +153,13 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
     // Its checkpoint coordinator is stopped, not restarted, if it fails: a new one would not know the cut in flight.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
-    protected override void OnReceive(object message)
-    {
-        if (_failedWith is not null)
-        {
-            Refuse(message);
-            return;
-        }
-        try
-        {
-            Handle(message);
-        }
-        catch (Exception ex)
-        {
-            Fail(ex, message.GetType().Name);
-        }
-    }
-
-    /// <summary>
-    /// Not restarted: a new receiver would start from the checkpoint it was created with, and its
-    /// next checkpoint would write older counters over newer ones. It acks nothing more; the node leaves.
-    /// </summary>
-    private void Fail(Exception ex, string handling)
-    {
-        _failedWith = "the event receiver failed: " + ex.Message;
-        _log.Error(ex, "The event receiver failed handling {0}; it acks nothing more and this node leaves: the broker gives its unacked messages to the other nodes or to its restart", handling);
-        Context.System.EventStream.Publish(new NodeFailed(_failedWith));
-    }
-
     /// <summary>After a failure: no checkpoint, no drain; the stats still answered.</summary>
-    private void Refuse(object message)
+    protected override void Refuse(object message)
     {
         switch (message)
         {
             case CheckpointNow or DrainReceiver:
-                Sender.Tell(new Status.Failure(new InvalidOperationException(_failedWith)));
+                Sender.Tell(new Status.Failure(new InvalidOperationException(FailedWith)));
                 break;
             case GetReceiverStats:
                 Sender.Tell(_counters.ToStats(_rules.Clock.Value, _lastLocalReceived, _inFlight.Count) with { CheckpointFailures = _checkpointFailures + 1 });
@@ -195,7 +167,7 @@ public sealed class EventReceiverActor : UntypedActor, IWithTimers, IWithUnbound
         }
     }
 
-    private void Handle(object message)
+    protected override void Handle(object message)
     {
         switch (message)
         {
