@@ -9,7 +9,7 @@ namespace ActorMonitor.Cluster.Hosting;
 /// <summary>
 /// Tells the node that the cluster downed it (the node keeps the first reason): it saw itself downed or removed, another
 /// node quarantined it, the store refused its writes (<see cref="NodeFenced"/>), or its state
-/// keeper failed (<see cref="NodeFailed"/>: it can no longer say what is durable). Its shards may
+/// keeper or event receiver failed (<see cref="NodeFailed"/>: it can no longer say what is durable). Its shards may
 /// have moved, so the node must stop consuming at once (unacked messages go back to the broker
 /// for the other nodes) and leave, without a last checkpoint.
 /// </summary>

@@ -40,7 +40,6 @@ public sealed class WriterFencing(UniqueAddress self, Func<bool> selfDowned)
 /// <summary>Published on the event stream when this node's writes were refused: the cluster downed it.</summary>
 public sealed record NodeFenced(string Reason);
 
-
 internal sealed record FenceWritten(Member Member, Exception? Error);
 
 internal sealed record RetryFence(Member Member);
