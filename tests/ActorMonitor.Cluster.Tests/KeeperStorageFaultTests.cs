@@ -39,7 +39,7 @@ public sealed class KeeperStorageFaultTests : TestKit, IDisposable
         keeper.Tell(new LoadEntity(EntityKind.Task, "t1"), entity.Ref);
         entity.ExpectMsg<RowLoaded>();
         var record = BigTask("t1");
-        keeper.Tell(new EntityDirty(EntityKind.Task, "t1"), entity.Ref);
+        keeper.Tell(new EntityApplied(EntityKind.Task, "t1", true), entity.Ref);
         keeper.Tell(new Checkpoint(1), receiver.Ref);
         keeper.Tell(EntityRows.Task(record, entity.ExpectMsg<CollectRow>().CycleId), entity.Ref);
         Assert.Equal(DiskFull, receiver.ExpectMsg<CheckpointFailed>().Reason);

@@ -147,7 +147,7 @@ public class MetricsRegistryTests : TestKit
         keeper.ExpectMsg<LoadEntity>();
         keeper.Reply(new RowLoaded(null));
         worker.Tell(new ApplyWorkerEvents("w1@h", 1, [TestEvents.Worker("worker-heartbeat", 100, "\"freq\": 2.0, \"active\": 3") with { Id = 1 }]));
-        ExpectMsg<EventsApplied>();
+        Assert.Equal(1, keeper.ExpectMsg<EntityApplied>().Answer!.DeliveryId); // answered through its keeper
         var seen = metrics.ExpectMsg<WorkerObserved>();
         Assert.Equal(3, seen.Active);
         Assert.Equal(2.0, seen.Freq);

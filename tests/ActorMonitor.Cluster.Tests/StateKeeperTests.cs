@@ -1,5 +1,7 @@
 using ActorMonitor.Celery.Durable;
+using ActorMonitor.Cluster.Metrics;
 using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Cluster.Relay;
 using ActorMonitor.Store;
 using Akka.TestKit.Xunit2;
 
@@ -25,14 +27,14 @@ public class StateKeeperTests : TestKit
 
         var record = new TaskRecord("t1");
         record.Apply(TestEvents.Task("task-sent", "t1", 10) with { Id = 1 }, 1);
-        keeper.Tell(new EntityDirty(EntityKind.Task, "t1"), entity.Ref);
+        keeper.Tell(new EntityApplied(EntityKind.Task, "t1", true), entity.Ref);
         keeper.Tell(new Checkpoint(1), receiver.Ref); // another receiver's checkpoint starts cycle 1
         var first = entity.ExpectMsg<CollectRow>();
         var collected = EntityRows.Task(record, first.CycleId);
 
         // Collected already, the entity applies one more event; its receiver counts that message and asks.
         record.Apply(TestEvents.Task("task-received", "t1", 11) with { Id = 2 }, 2);
-        keeper.Tell(new EntityDirty(EntityKind.Task, "t1"), entity.Ref);
+        keeper.Tell(new EntityApplied(EntityKind.Task, "t1", true), entity.Ref);
         keeper.Tell(new Checkpoint(2, new ReceiverRow("node-1", 2, 0, 0, 1, [])), receiver.Ref);
         keeper.Tell(collected, entity.Ref);
 
@@ -90,6 +92,35 @@ public class StateKeeperTests : TestKit
         Assert.Empty(store.Receivers());
         keeper.Tell(GetKeeperStats.Instance, receiver.Ref);
         Assert.True(receiver.ExpectMsg<KeeperStats>().StoreFailing);
+    }
+
+    /// <summary>
+    /// Entities answer receivers through their keeper, one message per event with the news of a
+    /// change: the keeper sends the answers on gathered per receiver, in the order they came, and
+    /// only after it marked the change, so a checkpoint the answers let start collects the row.
+    /// </summary>
+    [Fact]
+    public void Answers_go_on_to_each_receiver_in_batches_after_the_change_they_report()
+    {
+        var metrics = CreateTestProbe();
+        var keeper = Sys.ActorOf(StateKeeper.Props(new MemoryStateStore(), 100, 100, [], metrics: metrics.Ref));
+        var entity = CreateTestProbe();
+        var receiverA = CreateTestProbe();
+        var receiverB = CreateTestProbe();
+        keeper.Tell(new LoadEntity(EntityKind.Task, "t1"), entity.Ref);
+        entity.ExpectMsg<RowLoaded>();
+        var observed = new TaskObserved("t1", "task-received", "w@h", "t.add", "celery", "RECEIVED", "w@h", null, null, null, false, null, null, 10, null);
+
+        keeper.Tell(new EntityApplied(EntityKind.Task, "t1", true, receiverA.Ref, new EventsApplied(1), observed), entity.Ref);
+        keeper.Tell(new EntityApplied(EntityKind.Task, "t1", false, receiverB.Ref, new EventsApplied(1, [9UL])), entity.Ref);
+        keeper.Tell(new EntityApplied(EntityKind.Task, "t1", false, receiverA.Ref, new EventsApplied(2)), entity.Ref);
+
+        Assert.Equal([1L, 2L], receiverA.ExpectMsg<AppliedBatch>().Answers.Select(a => a.DeliveryId));
+        Assert.Equal([9UL], Assert.Single(receiverB.ExpectMsg<AppliedBatch>().Answers).Duplicates!);
+        Assert.Equal([observed], metrics.ExpectMsg<TasksObserved>().Events);
+        keeper.Tell(new Checkpoint(1), receiverA.Ref);
+        entity.ExpectMsg<CollectRow>(); // the change was marked
+        receiverA.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // nothing answered twice
     }
 
     private sealed class UnreadableNames : IReadOnlyCollection<string>

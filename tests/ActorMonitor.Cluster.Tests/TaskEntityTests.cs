@@ -11,9 +11,22 @@ namespace ActorMonitor.Cluster.Tests;
 
 public class TaskEntityTests : TestKit
 {
+    private TestProbe? _keeper;
+
+    /// <summary>The keeper of the entities a test made without naming one.</summary>
+    private TestProbe Keeper => _keeper ??= CreateTestProbe();
+
+    /// <summary>The entity's next answer to the test (the receiver), as its keeper gets it to batch on.</summary>
+    private EventsApplied Answered(TestProbe? keeper = null)
+    {
+        var m = (keeper ?? Keeper).FishForMessage<EntityApplied>(m => m.Answer is not null);
+        Assert.Equal(TestActor, m.ReplyTo);
+        return m.Answer!;
+    }
+
     private IActorRef Entity(string uuid, IActorRef region, TestProbe? keeper = null, byte[]? row = null)
     {
-        keeper ??= CreateTestProbe();
+        keeper ??= Keeper;
         var entity = Sys.ActorOf(Props.Create(() => new TaskEntity(uuid, () => region, keeper.Ref)));
         Assert.Equal(uuid, keeper.ExpectMsg<LoadEntity>().Id);
         keeper.Reply(new RowLoaded(row));
@@ -28,13 +41,14 @@ public class TaskEntityTests : TestKit
         var task = Entity("u1", region.Ref, keeper);
         var received = TestEvents.Task("task-received", "u1", 10, "\"name\": \"t.add\"") with { Id = 42 };
         task.Tell(new ApplyTaskEvent("u1", 1, received, Seq: 1));
-        Assert.Null(ExpectMsg<EventsApplied>().Duplicates);
-        keeper.ExpectMsg<EntityDirty>();
+        var first = keeper.ExpectMsg<EntityApplied>();
+        Assert.True(first.Changed); // the change and the answer in one message
+        Assert.Null(first.Answer!.Duplicates);
         task.Tell(new ApplyTaskEvent("u1", 2, TestEvents.Task("task-started", "u1", 11) with { Id = 43 }, Seq: 2));
-        ExpectMsg<EventsApplied>();
+        Assert.False(keeper.ExpectMsg<EntityApplied>().Changed); // still dirty: said once
 
         task.Tell(new ApplyTaskEvent("u1", 3, received, Seq: 3)); // the broker redelivers the first
-        Assert.Equal([42UL], ExpectMsg<EventsApplied>().Duplicates);
+        Assert.Equal([42UL], Answered(keeper).Duplicates);
         task.Tell(new GetTask("u1"));
         Assert.Equal("\"STARTED\"", ExpectMsg<TaskReply>().Task!.Field("state"));
 
@@ -57,7 +71,7 @@ public class TaskEntityTests : TestKit
         Assert.Equal(record.State.ToSnapshot().Fields, restored.Fields);
         Assert.Equal("w1@h", restored.Worker);
         task.Tell(new ApplyTaskEvent("u2", 1, TestEvents.Task("task-succeeded", "u2", 12, "\"result\": \"6\"") with { Id = 8 }));
-        Assert.Equal([8UL], ExpectMsg<EventsApplied>().Duplicates);
+        Assert.Equal([8UL], Answered().Duplicates);
     }
 
     [Fact]
@@ -80,11 +94,11 @@ public class TaskEntityTests : TestKit
         var keeper = CreateTestProbe();
         var task = Entity("u5", CreateTestProbe().Ref, keeper); // loaded as absent
         task.Tell(new ApplyTaskEvent("u5", 1, TestEvents.Task("task-received", "u5", 10)));
-        ExpectMsg<EventsApplied>();
+        Answered(keeper);
         task.Tell(new CollectRow(1), keeper.Ref);
         Assert.True(keeper.FishForMessage<EntityRow>(_ => true).Task!.New);
         task.Tell(new ApplyTaskEvent("u5", 2, TestEvents.Task("task-started", "u5", 11)));
-        ExpectMsg<EventsApplied>();
+        Answered(keeper);
         task.Tell(new CollectRow(2), keeper.Ref);
         Assert.False(keeper.FishForMessage<EntityRow>(_ => true).Task!.New); // the first may be stored now
 
@@ -92,7 +106,7 @@ public class TaskEntityTests : TestKit
         record.Apply(TestEvents.Task("task-received", "u6", 10), 1);
         var stored = Entity("u6", CreateTestProbe().Ref, keeper, record.ToRow());
         stored.Tell(new ApplyTaskEvent("u6", 3, TestEvents.Task("task-started", "u6", 11)));
-        ExpectMsg<EventsApplied>();
+        Answered(keeper);
         stored.Tell(new CollectRow(3), keeper.Ref);
         Assert.False(keeper.FishForMessage<EntityRow>(_ => true).Task!.New);
     }
@@ -107,8 +121,7 @@ public class TaskEntityTests : TestKit
         keeper.Reply(new RowLoaded(null));
         Watch(task);
         task.Tell(new ApplyTaskEvent("u4", 1, TestEvents.Task("task-received", "u4", 10)));
-        ExpectMsg<EventsApplied>();
-        keeper.ExpectMsg<EntityDirty>();
+        Assert.True(keeper.ExpectMsg<EntityApplied>().Changed);
 
         task.Tell(PassivateEntity.Instance);
         Assert.IsType<StopEntity>(parent.ExpectMsg<Passivate>().StopMessage);
@@ -130,9 +143,9 @@ public class TaskEntityTests : TestKit
         Assert.Null(ExpectMsg<TaskReply>().Task); // never seen: not a task yet
 
         task.Tell(new ApplyTaskEvent("u1", 7, TestEvents.Task("task-received", "u1", 10, "\"name\": \"t.add\"")));
-        Assert.Equal(7, ExpectMsg<EventsApplied>().DeliveryId);
+        Assert.Equal(7, Answered().DeliveryId);
         task.Tell(new ApplyTaskEvent("u1", 8, TestEvents.Task("task-succeeded", "u1", 11, "\"result\": \"5\"")));
-        ExpectMsg<EventsApplied>();
+        Answered();
 
         task.Tell(new GetTask("u1"));
         var snapshot = ExpectMsg<TaskReply>().Task!;
@@ -150,19 +163,22 @@ public class TaskEntityTests : TestKit
         var adopt = region.ExpectMsg<AdoptChild>();
         Assert.Equal(("p1", "c1", 1L), (adopt.Uuid, adopt.ChildUuid, adopt.DeliveryId));
         Assert.Equal(TestActor, adopt.AckTo);
-        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the parent acknowledges, not the child
+        // The change is said to the keeper before the parent is asked, with no answer: the parent acknowledges, not the child.
+        var said = Keeper.ExpectMsg<EntityApplied>();
+        Assert.Equal((true, null), (said.Changed, said.Answer));
+        Keeper.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         child.Tell(new ApplyTaskEvent("c1", 2, TestEvents.Task("task-started", "c1", 11)));
-        ExpectMsg<EventsApplied>(); // parent already told: no second AdoptChild
+        Answered(); // parent already told: no second AdoptChild
         region.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         var parent = Entity("p1", region.Ref);
         parent.Tell(adopt);
-        Assert.Equal(1, ExpectMsg<EventsApplied>().DeliveryId);
+        Assert.Equal(1, Answered().DeliveryId);
         parent.Tell(new GetTask("p1"));
         Assert.Null(ExpectMsg<TaskReply>().Task); // children alone do not make a task exist
         parent.Tell(new ApplyTaskEvent("p1", 3, TestEvents.Task("task-received", "p1", 9)));
-        ExpectMsg<EventsApplied>();
+        Answered();
         parent.Tell(new GetTask("p1"));
         Assert.Equal(["c1"], ExpectMsg<TaskReply>().Task!.Children);
     }
@@ -173,7 +189,7 @@ public class TaskEntityTests : TestKit
         var region = CreateTestProbe();
         var task = Entity("r1", region.Ref);
         task.Tell(new ApplyTaskEvent("r1", 1, TestEvents.Task("task-sent", "r1", 10, "\"parent_id\": \"r1\"")));
-        ExpectMsg<EventsApplied>();
+        Answered();
         region.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         task.Tell(new GetTask("r1"));
         Assert.Equal(["r1"], ExpectMsg<TaskReply>().Task!.Children);

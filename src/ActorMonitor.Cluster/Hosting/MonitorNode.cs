@@ -97,9 +97,14 @@ public sealed class MonitorNode
         var fencing = new WriterFencing(cluster.SelfUniqueAddress,
             () => downed.IsCancellationRequested || cluster.IsTerminated || cluster.SelfMember.Status is not (MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp));
         await Task.Run(() => store.RegisterWriter(fencing.Self, cluster.SelfAddress.ToString()));
-        // First, so that checkpoints of other nodes' receivers find it as soon as this node is a
+        var sharding = ClusterSharding.Get(system); // before ClusterShardingSettings.Create: it injects the defaults
+        // Before the keeper, which passes the entities' observations on; it asks workers hosted elsewhere through the region.
+        var metrics = system.ActorOf(MetricsActor.Props(new MetricsRegistry(), settings.ForgetWorkersAfter, now ?? WallClock,
+            () => sharding.ShardRegion(WorkerEntity.TypeName), Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), MetricsName);
+        // Before the entities and the receiver, so that checkpoints of other nodes' receivers find it as soon as this node is a
         // member (the task types it has not seen yet are written once more, harmlessly).
-        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing), CheckpointCoordinator.KeeperName);
+        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing, metrics),
+            CheckpointCoordinator.KeeperName);
 
         // Recovering the checkpoint journal starts Akka.Persistence.Sql's journal and snapshot
         // store, which create their tables: one node at a time.
@@ -117,14 +122,10 @@ public sealed class MonitorNode
         StoredTotals totals = null!;
         var eventIndex = await Task.Run(() => IndexRestore.Read(store, settings.MaxTimelineEntries, restored.OtherEvents, out totals));
 
-        var sharding = ClusterSharding.Get(system); // before ClusterShardingSettings.Create: it injects the defaults
         var shardingSettings = ClusterShardingSettings.Create(system);
         var strategy = sharding.DefaultShardAllocationStrategy(shardingSettings);
 
         // StopEntity for hand-off too: a dirty entity saves its row before it stops.
-        // Before the entities, which report to it; it asks workers hosted elsewhere through the region.
-        var metrics = system.ActorOf(MetricsActor.Props(new MetricsRegistry(), settings.ForgetWorkersAfter, now ?? WallClock,
-            () => sharding.ShardRegion(WorkerEntity.TypeName), Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), MetricsName);
         var live = new LiveFeed();
         system.ActorOf(LiveFeedSubscriber.Props(live), "live-feed");
         var charts = system.ActorOf(ChartActor.Props(new ChartSeries(settings.ChartStep, settings.ChartRetention), live, now ?? WallClock,
@@ -132,7 +133,7 @@ public sealed class MonitorNode
 
         var taskShards = new TaskMessageExtractor(settings.TaskShards);
         var workerShards = new WorkerMessageExtractor(settings.WorkerShards);
-        var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.PropsFor(keeper, metrics), shardingSettings,
+        var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.PropsFor(keeper, observe: true), shardingSettings,
             taskShards, strategy, StopEntity.Instance);
         var workers = await sharding.StartAsync(WorkerEntity.TypeName, WorkerEntity.PropsFor(keeper, metrics), shardingSettings,
             workerShards, strategy, StopEntity.Instance);

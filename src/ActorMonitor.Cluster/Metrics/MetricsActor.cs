@@ -58,10 +58,10 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
         _workerRegion = workerRegion;
         _mediator = mediator;
 
-        Receive<TaskObserved>(o =>
+        Receive<TaskObserved>(Observe);
+        Receive<TasksObserved>(b =>
         {
-            _registry.Observe(o, _now());
-            _batch.Task(o);
+            foreach (var o in b.Events) Observe(o);
         });
         Receive<WorkerObserved>(o =>
         {
@@ -95,6 +95,12 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
     }
 
     private readonly TimeSpan _flushEvery;
+
+    private void Observe(TaskObserved o)
+    {
+        _registry.Observe(o, _now());
+        _batch.Task(o);
+    }
 
     protected override void PreStart()
     {

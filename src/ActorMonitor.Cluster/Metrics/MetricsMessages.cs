@@ -23,6 +23,9 @@ public sealed record TaskObserved(
     double? Received,
     double? Started);
 
+/// <summary>Task events applied for the first time, gathered by the node's keeper.</summary>
+public sealed record TasksObserved(IReadOnlyList<TaskObserved> Events);
+
 /// <summary>
 /// A worker entity of this node after it applied events, or as it started: what the worker
 /// gauges and the dashboard need. <paramref name="LastEventAt"/>: local_received of the last

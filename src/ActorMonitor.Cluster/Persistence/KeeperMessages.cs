@@ -11,8 +11,16 @@ public sealed record LoadEntity(EntityKind Kind, string Id);
 /// <summary>The entity's stored row, or null when it was never stored (a new entity).</summary>
 public sealed record RowLoaded(byte[]? Data);
 
-/// <summary>The entity changed since its row was last collected; sent once per change of clean to dirty.</summary>
-public sealed record EntityDirty(EntityKind Kind, string Id);
+/// <summary>
+/// What an entity did with a message, in one message to its node's keeper: <paramref name="Changed"/>
+/// says the record changed since its row was last collected (once per change of clean to dirty);
+/// <paramref name="Answer"/> goes on to <paramref name="ReplyTo"/> (a receiver) and
+/// <paramref name="Observed"/> to the node's metrics, both in the keeper's next batch. The keeper
+/// learns of the change before the receiver learns of the answer, so a checkpoint the answer lets
+/// start always collects the row.
+/// </summary>
+public sealed record EntityApplied(EntityKind Kind, string Id, bool Changed, IActorRef? ReplyTo = null, EventsApplied? Answer = null,
+    Metrics.TaskObserved? Observed = null);
 
 /// <summary>The entity answered a query: it becomes the most recently used.</summary>
 public sealed record EntityTouched(EntityKind Kind, string Id);
@@ -86,6 +94,11 @@ internal sealed record CommitError(Exception Cause, IReadOnlyList<EntityRow> Row
     IReadOnlyList<ReceiverRow> Receivers);
 
 internal sealed record LoadsDone(EntityKind Kind, IReadOnlyList<(IActorRef Entity, string Id)> Requests, IReadOnlyDictionary<string, byte[]>? Rows, Exception? Error);
+
+internal sealed record FlushAnswers
+{
+    public static readonly FlushAnswers Instance = new();
+}
 
 internal sealed record RetryCycle
 {

@@ -9,7 +9,8 @@ namespace ActorMonitor.Cluster.Persistence;
 /// One per node: knows the live task and worker entities, least recently used first; loads the
 /// row of an entity that starts; collects the rows of changed entities and writes them to the
 /// store in one transaction per cycle (a checkpoint); and passivates the least recently used
-/// clean entities when a kind has more live entities than its limit.
+/// clean entities when a kind has more live entities than its limit. The entities' answers to
+/// receivers pass through it, batched (<see cref="AnswerBatches"/>), after the change they report.
 /// A row that failed to commit is kept and retried; its entity is not passivated until it is saved.
 /// In a cluster, its commits name this node's incarnation, and it fences every monitor node the
 /// cluster downs (see <see cref="WriterFencing"/>) before any row is loaded again.
@@ -77,11 +78,17 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
     private readonly StoreThread _reader = new("store-load");
     private readonly WriterFencing? _fencing;
     private bool _fencedLogged;
+    private readonly AnswerBatches _batches = new();
+    private bool _flushScheduled;
+    private readonly IActorRef? _metrics;
 
     /// <param name="fencing">This node's fencing in a cluster (its incarnation registered in the store); null for a lone system.</param>
-    public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null)
+    /// <param name="metrics">This node's metrics actor, told the task events the entities observed.</param>
+    public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null,
+        IActorRef? metrics = null)
         : base("state keeper")
     {
+        _metrics = metrics;
         _fencing = fencing;
         _store = store;
         _maxTasks = Math.Max(1, maxTasksInMemory);
@@ -91,8 +98,9 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null) =>
-        Akka.Actor.Props.Create(() => new StateKeeper(store, maxTasksInMemory, maxWorkersInMemory, knownTaskTypes, fencing));
+    public static Props Props(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null,
+        IActorRef? metrics = null) =>
+        Akka.Actor.Props.Create(() => new StateKeeper(store, maxTasksInMemory, maxWorkersInMemory, knownTaskTypes, fencing, metrics));
 
     protected override void PreStart()
     {
@@ -130,14 +138,19 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
     {
         switch (message)
         {
-            case EntityDirty m:
-                if (Tracker(m.Kind).TryGet(m.Id, out var live))
+            case EntityApplied m:
+                if (m.Changed) MarkDirty(m.Kind, m.Id);
+                _batches.Add(m);
+                // Sent on once the mailbox read so far is: batches as large as the load makes them.
+                if (!_flushScheduled && !_batches.IsEmpty)
                 {
-                    live.Dirty = true;
-                    Tracker(m.Kind).Touch(m.Id);
-                    _dirty.Add((m.Kind, m.Id));
-                    if (Tracker(m.Kind).Count > Limit(m.Kind)) StartCycle(); // rows must be saved before they can be passivated
+                    _flushScheduled = true;
+                    Self.Tell(FlushAnswers.Instance);
                 }
+                break;
+            case FlushAnswers:
+                _flushScheduled = false;
+                _batches.Send(_metrics, Self);
                 break;
             case EntityTouched m:
                 Tracker(m.Kind).Touch(m.Id);
@@ -200,6 +213,15 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
                 Unhandled(message);
                 break;
         }
+    }
+
+    private void MarkDirty(EntityKind kind, string id)
+    {
+        if (!Tracker(kind).TryGet(id, out var live)) return;
+        live.Dirty = true;
+        Tracker(kind).Touch(id);
+        _dirty.Add((kind, id));
+        if (Tracker(kind).Count > Limit(kind)) StartCycle(); // rows must be saved before they can be passivated
     }
 
     private void Register(LoadEntity m)

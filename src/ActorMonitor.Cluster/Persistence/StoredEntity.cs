@@ -8,12 +8,16 @@ namespace ActorMonitor.Cluster.Persistence;
 /// as the entity starts (messages wait meanwhile), say once when the record changed, hand the row
 /// over when asked (a checkpoint), and before stopping (passivation or hand-off) wait until a
 /// changed row is committed, so the next incarnation always loads the latest row.
+/// Answers to receivers go through the keeper too (<see cref="Answer"/>): with the news of a change
+/// they make one message per event, and the keeper sends them on in batches.
 /// </summary>
 public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash where TRecord : class
 {
     private readonly EntityKind _kind;
     private readonly IActorRef _keeper;
     private bool _dirty, _stopping;
+    // Changed from clean to dirty, and the keeper not told yet.
+    private bool _unannounced;
     // Loaded as absent, and no row handed over since: the next row is the task's first.
     private bool _neverStored;
 
@@ -80,16 +84,37 @@ public abstract class StoredEntity<TRecord> : UntypedActor, IWithUnboundedStash 
                 break;
             default:
                 if (!Handle(Record, message)) Unhandled(message);
+                if (_unannounced) Announce();
                 break;
         }
     }
 
-    /// <summary>The record changed: the keeper hears it once per change from clean to dirty.</summary>
+    /// <summary>
+    /// The record changed: the keeper hears it once per change from clean to dirty, with the
+    /// message's <see cref="Answer"/>, or by <see cref="Announce"/>.
+    /// </summary>
     protected void Changed()
     {
-        if (_dirty || _stopping) { _dirty = true; return; }
+        if (!_dirty && !_stopping) _unannounced = true;
         _dirty = true;
-        _keeper.Tell(new EntityDirty(_kind, Id));
+    }
+
+    /// <summary>
+    /// Tells the keeper of a change now: before any message that may lead to an answer from
+    /// elsewhere (a parent's on a child's behalf), so no checkpoint can miss this row.
+    /// </summary>
+    protected void Announce(Metrics.TaskObserved? observed = null)
+    {
+        if (!_unannounced && observed is null) return;
+        _keeper.Tell(new EntityApplied(_kind, Id, _unannounced, Observed: observed));
+        _unannounced = false;
+    }
+
+    /// <summary>Answers a receiver (through the keeper, which batches) and tells the keeper of a change in the same message.</summary>
+    protected void Answer(IActorRef replyTo, EventsApplied answer, Metrics.TaskObserved? observed = null)
+    {
+        _keeper.Tell(new EntityApplied(_kind, Id, _unannounced, replyTo, answer, observed));
+        _unannounced = false;
     }
 
     /// <summary>A query was answered: the entity becomes the most recently used.</summary>

@@ -8,15 +8,5 @@ namespace ActorMonitor.Cluster.Relay;
 /// </summary>
 public sealed record RelayEvents(IReadOnlyList<object> Items);
 
-/// <summary>The entities' answers to a receiver's relayed events, gathered into one remote message.</summary>
+/// <summary>Entities' answers to one receiver, gathered by their node's keeper into one message.</summary>
 public sealed record AppliedBatch(IReadOnlyList<EventsApplied> Answers) : Akka.Event.IDeadLetterSuppression;
-
-internal sealed record FlushAnswers
-{
-    public static readonly FlushAnswers Instance = new();
-}
-
-internal sealed record SweepRoutes
-{
-    public static readonly SweepRoutes Instance = new();
-}

@@ -15,7 +15,8 @@ namespace ActorMonitor.Cluster.Tasks;
 /// task to its parent and answers GetTask; its row goes to and from the node's keeper (see
 /// <see cref="StoredEntity{TRecord}"/>).
 /// </summary>
-public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRef keeper, IActorRef? metrics = null)
+/// <param name="observe">Each event applied for the first time goes, as a <see cref="TaskObserved"/>, through the keeper to the node's metrics.</param>
+public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRef keeper, bool observe = false)
     : StoredEntity<TaskRecord>(EntityKind.Task, uuid, keeper)
 {
     // The queue named by the task-sent event (not a field of Celery's task schema, so not in the
@@ -37,7 +38,7 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
                 return true;
             case AdoptChild m:
                 if (record.State.AddChild(m.ChildUuid)) Changed();
-                m.AckTo.Tell(m.DuplicateOf == 0 ? new EventsApplied(m.DeliveryId) : new EventsApplied(m.DeliveryId, [m.DuplicateOf]));
+                Answer(m.AckTo, m.DuplicateOf == 0 ? new EventsApplied(m.DeliveryId) : new EventsApplied(m.DeliveryId, [m.DuplicateOf]));
                 return true;
             case GetTask:
                 Sender.Tell(new TaskReply(Id, record.State.Exists ? record.State.ToSnapshot() : null));
@@ -51,16 +52,16 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
 
     // One entity per task: Props.Create(() => new ...) compiles an expression per call and the
     // argument form binds the constructor by reflection; a producer just calls it.
-    /// <param name="metrics">This node's metrics actor: told every event applied for the first time.</param>
-    public static Func<string, Props> PropsFor(IActorRef keeper, IActorRef? metrics = null) =>
-        uuid => Akka.Actor.Props.CreateBy(new Producer(uuid, keeper, metrics));
+    /// <param name="observe">Every event applied for the first time goes to the node's metrics (through the keeper).</param>
+    public static Func<string, Props> PropsFor(IActorRef keeper, bool observe = false) =>
+        uuid => Akka.Actor.Props.CreateBy(new Producer(uuid, keeper, observe));
 
     private static readonly Func<IActorRef> RegionOfThisSystem = () => ClusterSharding.Get(Context.System).ShardRegion(TypeName);
 
-    private sealed class Producer(string uuid, IActorRef keeper, IActorRef? metrics) : IIndirectActorProducer
+    private sealed class Producer(string uuid, IActorRef keeper, bool observe) : IIndirectActorProducer
     {
         public Type ActorType => typeof(TaskEntity);
-        public ActorBase Produce() => new TaskEntity(uuid, RegionOfThisSystem, keeper, metrics);
+        public ActorBase Produce() => new TaskEntity(uuid, RegionOfThisSystem, keeper, observe);
         public void Release(ActorBase actor) { }
     }
 
@@ -71,11 +72,11 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
             var linked = record.State.ParentId;
             if (!string.IsNullOrEmpty(linked) && linked != Id)
                 taskRegion().Tell(new AdoptChild(linked, Id, m.DeliveryId, Sender, DuplicateOf: m.Event.Id));
-            else Sender.Tell(new EventsApplied(m.DeliveryId, [m.Event.Id]));
+            else Answer(Sender, new EventsApplied(m.DeliveryId, [m.Event.Id]));
             return;
         }
         Changed();
-        if (metrics is not null) metrics.Tell(Observed(record, m.Event));
+        var observed = observe ? Observed(record, m.Event) : null;
 
         // Celery links a task to its parent after every event whose task has a parent_id; each
         // parent is told once. The parent acknowledges on this event's behalf.
@@ -85,11 +86,12 @@ public sealed class TaskEntity(string uuid, Func<IActorRef> taskRegion, IActorRe
             if (parent == Id) record.State.AddChild(parent); // a retried task is its own child
             else
             {
+                Announce(observed); // before the parent can answer for this event
                 taskRegion().Tell(new AdoptChild(parent, Id, m.DeliveryId, Sender));
                 return;
             }
         }
-        Sender.Tell(new EventsApplied(m.DeliveryId));
+        Answer(Sender, new EventsApplied(m.DeliveryId), observed);
     }
 
     private TaskObserved Observed(TaskRecord record, TaskEvent ev)

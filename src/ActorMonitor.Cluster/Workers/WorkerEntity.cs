@@ -76,7 +76,7 @@ public sealed class WorkerEntity(string hostname, IActorRef keeper, IActorRef? m
                     else if (!ev.IsTaskHeartbeat) (duplicates ??= []).Add(ev.Id);
                     if (drift is not null) _log.Warning("{0}", drift);
                 }
-                Sender.Tell(new EventsApplied(m.DeliveryId, duplicates));
+                Answer(Sender, new EventsApplied(m.DeliveryId, duplicates));
                 if (changed && record.State.Exists) Report(record, applied);
                 return true;
             case GetWorker m:
