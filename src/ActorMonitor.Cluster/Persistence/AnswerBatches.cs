@@ -5,8 +5,8 @@ using Akka.Actor;
 namespace ActorMonitor.Cluster.Persistence;
 
 /// <summary>
-/// The answers and observations a node's entities hand its keeper, gathered until the keeper has
-/// read what its mailbox held: then one <see cref="AppliedBatch"/> per receiver and one
+/// The answers and observations a node's entities hand its keeper, gathered for a few
+/// milliseconds (the keeper's timer) into one <see cref="AppliedBatch"/> per receiver and one
 /// <see cref="TasksObserved"/> for the metrics, instead of a message per event to each.
 /// </summary>
 public sealed class AnswerBatches

@@ -79,7 +79,6 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
     private readonly WriterFencing? _fencing;
     private bool _fencedLogged;
     private readonly AnswerBatches _batches = new();
-    private bool _flushScheduled;
     private readonly IActorRef? _metrics;
 
     /// <param name="fencing">This node's fencing in a cluster (its incarnation registered in the store); null for a lone system.</param>
@@ -141,15 +140,11 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
             case EntityApplied m:
                 if (m.Changed) MarkDirty(m.Kind, m.Id);
                 _batches.Add(m);
-                // Sent on once the mailbox read so far is: batches as large as the load makes them.
-                if (!_flushScheduled && !_batches.IsEmpty)
-                {
-                    _flushScheduled = true;
-                    Self.Tell(FlushAnswers.Instance);
-                }
+                // Gathered a few milliseconds: a message per receiver instead of one per event.
+                if (!_batches.IsEmpty && !Timers.IsTimerActive("answers"))
+                    Timers.StartSingleTimer("answers", FlushAnswers.Instance, Relay.RelayRouting.GatherFor);
                 break;
             case FlushAnswers:
-                _flushScheduled = false;
                 _batches.Send(_metrics, Self);
                 break;
             case EntityTouched m:
