@@ -189,7 +189,7 @@ public class MetricsActorTests : TestKit
         var now = 100.0;
         var metrics = Sys.ActorOf(MetricsActor.Props(new MetricsRegistry(), TimeSpan.FromSeconds(1), () => now, () => region.Ref, pubsub.Ref,
             TimeSpan.FromMilliseconds(50)));
-        metrics.Tell(new TaskObserved("u1", "task-received", "w1@h", "tasks.add", "celery", "RECEIVED", "w1@h", null, null, null, false, null, null, 99, null));
+        metrics.Tell(new TasksObserved([new TaskObserved("u1", "task-received", "w1@h", "tasks.add", "celery", "RECEIVED", "w1@h", null, null, null, false, null, null, 99, null)]));
         metrics.Tell(Down("w1@h"));
         var batch = pubsub.ExpectMsg<Akka.Cluster.Tools.PublishSubscribe.Publish>();
         Assert.Equal(LiveFeed.Topic, batch.Topic);

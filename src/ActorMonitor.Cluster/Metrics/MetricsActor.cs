@@ -10,7 +10,7 @@ namespace ActorMonitor.Cluster.Metrics;
 
 /// <summary>
 /// One per monitor node. Counts the task events this node's task entities applied for the first
-/// time (<see cref="TaskObserved"/>), holds the worker gauges of the worker entities this node
+/// time (<see cref="TaskObserved"/>, gathered by the keeper as <see cref="TasksObserved"/>), holds the worker gauges of the worker entities this node
 /// hosts (<see cref="WorkerObserved"/>, until <see cref="WorkerReleased"/>), renders /metrics,
 /// drops every series of a worker gone longer than <c>actormonitor.metrics.forget-workers-after</c>,
 /// and publishes the changes it saw as compact batches for the dashboards' live stream.
@@ -58,10 +58,13 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
         _workerRegion = workerRegion;
         _mediator = mediator;
 
-        Receive<TaskObserved>(Observe);
         Receive<TasksObserved>(b =>
         {
-            foreach (var o in b.Events) Observe(o);
+            foreach (var o in b.Events)
+            {
+                _registry.Observe(o, _now());
+                _batch.Task(o);
+            }
         });
         Receive<WorkerObserved>(o =>
         {
@@ -95,12 +98,6 @@ public sealed class MetricsActor : ReceiveActor, IWithTimers
     }
 
     private readonly TimeSpan _flushEvery;
-
-    private void Observe(TaskObserved o)
-    {
-        _registry.Observe(o, _now());
-        _batch.Task(o);
-    }
 
     protected override void PreStart()
     {
