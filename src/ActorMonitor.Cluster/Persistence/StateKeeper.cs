@@ -258,6 +258,7 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
             Timers.StartSingleTimer("fence-" + f.Member.UniqueAddress, new RetryFence(f.Member), TimeSpan.FromSeconds(1));
             return;
         }
+        _log.Info("Node {0} is fenced in the store: its commits are refused from now on", f.Member.Address);
         _fencing!.Done(f.Member.UniqueAddress);
         StartLoad(EntityKind.Task);
         StartLoad(EntityKind.Worker);

@@ -181,7 +181,11 @@ public sealed class EventReceiverActor : NeverRestartedActor, IWithTimers, IWith
                 break;
             case OthersCounted o:
                 _loadingOthers = false;
-                if (o.Hashes is not null) _bodies.ReadElsewhere(o.Hashes);
+                if (o.Hashes is not null)
+                {
+                    _bodies.ReadElsewhere(o.Hashes);
+                    _log.Info("A redelivered message: read what the other nodes counted in their last two checkpoints ({0} messages)", o.Hashes.Count);
+                }
                 else _log.Warning("Reading other nodes' checkpoints failed ({0}); a redelivered message they counted may be counted again", o.Error?.Message);
                 Stash.UnstashAll();
                 break;
