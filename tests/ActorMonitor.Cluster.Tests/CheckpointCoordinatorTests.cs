@@ -6,7 +6,7 @@ using Akka.TestKit.Xunit2;
 
 namespace ActorMonitor.Cluster.Tests;
 
-public class CheckpointCoordinatorTests() : TestKit(TestConfigs.InMemoryPersistence)
+public class CheckpointCoordinatorTests() : TestKit(Remote.WithFallback(TestConfigs.InMemoryPersistence))
 {
     private static readonly Address Self = new("akka", "test");
     private static readonly Address Lost = new("akka.tcp", "actormonitor", "127.0.0.1", 1); // nothing listens there
@@ -47,18 +47,64 @@ public class CheckpointCoordinatorTests() : TestKit(TestConfigs.InMemoryPersiste
         var keeper = CreateTestProbe();
         var coordinator = Coordinator(keeper.Ref, TimeSpan.FromMilliseconds(300));
         coordinator.Tell(Cut(1, Lost));
-        keeper.ExpectMsg<Checkpoint>();
-        keeper.Reply(new CheckpointCommitted(1));
         var timedOut = ExpectMsg<CutFailed>(TimeSpan.FromSeconds(3));
         Assert.True(timedOut.Membership);
-        Assert.Contains(Lost.ToString(), timedOut.Reason);
+        Assert.Equal($"no answer within 0.3 s from the keeper on {Lost}", timedOut.Reason);
+        keeper.ExpectNoMsg(TimeSpan.Zero); // this node's keeper was never asked: the receiver's row is not written
 
         coordinator.Tell(Cut(2, Lost));
-        keeper.ExpectMsg<Checkpoint>();
         coordinator.Tell(new KeeperLeft(Lost));
         var left = ExpectMsg<CutFailed>();
         Assert.Equal((2L, true), (left.Id, left.Membership));
-        keeper.Reply(new CheckpointCommitted(2)); // too late: that cut is over
         ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        keeper.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// The receiver's row lists the messages it counted, and a node that gets one of them again
+    /// after this node's loss skips it: so it is written only once the other nodes' keepers hold
+    /// every event of those messages in rows.
+    /// </summary>
+    [Fact]
+    public async Task This_nodes_keeper_writes_the_receivers_row_only_after_the_other_nodes_keepers_committed()
+    {
+        using var other = ActorSystem.Create("other", Remote.WithFallback(TestConfigs.InMemoryPersistence));
+        try
+        {
+            var otherKeeper = CreateTestProbe(other);
+            other.ActorOf(Props.Create(() => new Forwarder(otherKeeper.Ref)), CheckpointCoordinator.KeeperName);
+            var otherAddress = ((ExtendedActorSystem)other).Provider.DefaultAddress;
+            var keeper = CreateTestProbe();
+            var coordinator = Coordinator(keeper.Ref);
+
+            coordinator.Tell(Cut(1, otherAddress));
+            Assert.Equal(new Checkpoint(1), otherKeeper.ExpectMsg<Checkpoint>(TimeSpan.FromSeconds(10)));
+            keeper.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+            otherKeeper.Reply(new CheckpointCommitted(1));
+            var asked = keeper.ExpectMsg<Checkpoint>(TimeSpan.FromSeconds(10));
+            Assert.Equal((1L, "node-1"), (asked.Id, asked.Receiver!.NodeName));
+            ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+            keeper.Reply(new CheckpointCommitted(1));
+            Assert.Equal(1, ExpectMsg<CutDurable>().Id);
+        }
+        finally
+        {
+            await other.Terminate();
+        }
+    }
+
+    private static readonly Akka.Configuration.Config Remote = Akka.Configuration.ConfigurationFactory.ParseString("""
+        akka.actor.provider = remote
+        akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+        akka.actor.serializers.actormonitor-node = "ActorMonitor.Cluster.Serialization.MonitorSerializer, ActorMonitor.Cluster"
+        akka.actor.serialization-bindings {
+          "ActorMonitor.Cluster.Persistence.Checkpoint, ActorMonitor.Cluster" = actormonitor-node
+          "ActorMonitor.Cluster.Persistence.CheckpointCommitted, ActorMonitor.Cluster" = actormonitor-node
+        }
+        """);
+
+    private sealed class Forwarder(IActorRef to) : ReceiveActor
+    {
+        protected override void Unhandled(object message) => to.Forward(message);
     }
 }

@@ -17,11 +17,17 @@ public sealed record CutFailed(long Id, string Reason, bool Membership);
 public sealed record KeeperLeft(Address Node);
 
 /// <summary>
-/// The receiver's checkpoints, one at a time: every keeper that may hold the cut's events commits
-/// its rows (this node's keeper writes the receiver's row in the same transaction), then the
-/// counters go to the receiver's journal. Keepers that do not answer within the timeout, or leave,
-/// fail the cut; the receiver retries with its next one. A child of the receiver.
+/// The receiver's checkpoints, one at a time: the other nodes' keepers that may hold the cut's
+/// events commit their rows, then this node's keeper commits its own with the receiver's row in the
+/// same transaction, then the counters go to the receiver's journal. Keepers that do not answer
+/// within the timeout, or leave, fail the cut; the receiver retries with its next one. A child of
+/// the receiver.
 /// </summary>
+/// <remarks>
+/// The receiver's row says which messages it counted, and a node that gets one of them again
+/// after this node's loss skips it. So the row is written last: once it is, every event of
+/// those messages is in a row on whichever node held it.
+/// </remarks>
 public sealed class CheckpointCoordinator : UntypedActor, IWithTimers
 {
     private sealed record Pending(CoverCut Cut, HashSet<Address> Awaited);
@@ -69,12 +75,15 @@ public sealed class CheckpointCoordinator : UntypedActor, IWithTimers
             case CheckpointCommitted c when _pending?.Cut.Id == c.Id:
                 _pending.Awaited.Remove(KeeperAddress(Sender));
                 if (_pending.Awaited.Count == 0) Persist();
+                else if (_pending.Awaited.Count == 1 && _pending.Awaited.Contains(_self)) AskOwnKeeper();
                 break;
             case CheckpointFailed f when _pending?.Cut.Id == f.Id:
                 Fail(f.Reason, membership: false);
                 break;
             case Timeout t when _pending?.Cut.Id == t.Id && _pending.Awaited.Count > 0:
-                Fail($"no answer within {_settings.Timeout.TotalSeconds} s from the keeper on {string.Join(", ", _pending.Awaited)}", membership: true);
+                // This node's keeper is asked only after the others: name it only when it is the one silent.
+                var silent = _pending.Awaited.Count == 1 ? _pending.Awaited : _pending.Awaited.Where(a => !a.Equals(_self));
+                Fail($"no answer within {_settings.Timeout.TotalSeconds} s from the keeper on {string.Join(", ", silent)}", membership: true);
                 break;
             case KeeperLeft k when _pending is { } p && p.Awaited.Contains(k.Node):
                 Fail($"node {k.Node} left while the checkpoint waited for its keeper", membership: true);
@@ -100,12 +109,15 @@ public sealed class CheckpointCoordinator : UntypedActor, IWithTimers
 
     private void Start(CoverCut cut)
     {
-        _pending = new Pending(cut, [.. cut.Keepers]);
-        _keeper.Tell(new Checkpoint(cut.Id, cut.Row));
-        foreach (var node in cut.Keepers.Where(a => !a.Equals(_self)))
+        _pending = new Pending(cut, [.. cut.Keepers, _self]);
+        var others = cut.Keepers.Where(a => !a.Equals(_self)).ToList();
+        foreach (var node in others)
             Context.ActorSelection(new RootActorPath(node) / "user" / KeeperName).Tell(new Checkpoint(cut.Id));
+        if (others.Count == 0) AskOwnKeeper();
         Timers.StartSingleTimer("timeout", new Timeout(cut.Id), _settings.Timeout);
     }
+
+    private void AskOwnKeeper() => _keeper.Tell(new Checkpoint(_pending!.Cut.Id, _pending.Cut.Row));
 
     private void Persist()
     {

@@ -41,6 +41,11 @@ public sealed class EventReceiverActor : NeverRestartedActor, IWithTimers, IWith
 
     private sealed record OthersCounted(IReadOnlyCollection<ulong>? Hashes, Exception? Error);
 
+    private sealed record LookElsewhere
+    {
+        public static readonly LookElsewhere Instance = new();
+    }
+
     private sealed record FlushRelays
     {
         public static readonly FlushRelays Instance = new();
@@ -89,6 +94,7 @@ public sealed class EventReceiverActor : NeverRestartedActor, IWithTimers, IWith
     // Reads the body hashes other nodes' receivers counted in their last two checkpoints (from the store).
     private readonly Func<Task<IReadOnlyCollection<ulong>>>? _loadOthersCounted;
     private bool _loadingOthers;
+    private int _lookupFailures;
     private readonly RelayRouting? _relay;
     private EventRouter _router = null!;
 
@@ -179,15 +185,22 @@ public sealed class EventReceiverActor : NeverRestartedActor, IWithTimers, IWith
             case IngestMessage m:
                 Ingest(m);
                 break;
+            case OthersCounted { Hashes: null } o:
+                // Counted without knowing, it might be counted twice: it and the messages after it wait.
+                if (_lookupFailures++ == 0)
+                    _log.Warning("Reading other nodes' checkpoints failed ({0}); the redelivered message and those after it wait, retrying every 1 s", o.Error?.Message);
+                Timers.StartSingleTimer("look-elsewhere", LookElsewhere.Instance, TimeSpan.FromSeconds(1));
+                break;
             case OthersCounted o:
                 _loadingOthers = false;
-                if (o.Hashes is not null)
-                {
-                    _bodies.ReadElsewhere(o.Hashes);
-                    _log.Info("A redelivered message: read what the other nodes counted in their last two checkpoints ({0} messages)", o.Hashes.Count);
-                }
-                else _log.Warning("Reading other nodes' checkpoints failed ({0}); a redelivered message they counted may be counted again", o.Error?.Message);
+                _bodies.ReadElsewhere(o.Hashes!);
+                _log.Info("A redelivered message: read what the other nodes counted in their last two checkpoints ({0} messages{1})",
+                    o.Hashes!.Count, _lookupFailures > 0 ? $", after {_lookupFailures} failed attempts" : "");
+                _lookupFailures = 0;
                 Stash.UnstashAll();
+                break;
+            case LookElsewhere:
+                LoadOthersCounted();
                 break;
             case EventsApplied a:
                 OnApplied(a);
@@ -260,9 +273,7 @@ public sealed class EventReceiverActor : NeverRestartedActor, IWithTimers, IWith
             // Maybe another node counted it and was lost before acking: look first (once per 2 s).
             _loadingOthers = true;
             Stash.Stash();
-            var self = Self;
-            _loadOthersCounted().ContinueWith(t =>
-                self.Tell(new OthersCounted(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException())));
+            LoadOthersCounted();
             return;
         }
         if (m.Redelivered && _bodies.Counted(hash))
@@ -441,6 +452,13 @@ public sealed class EventReceiverActor : NeverRestartedActor, IWithTimers, IWith
         }
         _bodies.Remember(p.BodyHash);
         if (_counters.Count(p.Message.Message.Rejections, p.Entries, p.Ids, p.Duplicates) is { } fresh) _index.Tell(new IndexEvents(fresh));
+    }
+
+    private void LoadOthersCounted()
+    {
+        var self = Self;
+        _loadOthersCounted!().ContinueWith(t =>
+            self.Tell(new OthersCounted(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException())));
     }
 
     private void LogRejections(IngestMessage m)
