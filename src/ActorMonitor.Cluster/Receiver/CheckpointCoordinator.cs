@@ -73,7 +73,8 @@ public sealed class CheckpointCoordinator : UntypedActor, IWithTimers
                 Start(c);
                 break;
             case CheckpointCommitted c when _pending?.Cut.Id == c.Id:
-                _pending.Awaited.Remove(KeeperAddress(Sender));
+                // A keeper heard from already changes nothing: this node's keeper is asked once, the journal written once.
+                if (!_pending.Awaited.Remove(KeeperAddress(Sender))) break;
                 if (_pending.Awaited.Count == 0) Persist();
                 else if (_pending.Awaited.Count == 1 && _pending.Awaited.Contains(_self)) AskOwnKeeper();
                 break;

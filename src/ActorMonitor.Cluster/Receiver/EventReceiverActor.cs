@@ -191,11 +191,11 @@ public sealed class EventReceiverActor : NeverRestartedActor, IWithTimers, IWith
                     _log.Warning("Reading other nodes' checkpoints failed ({0}); the redelivered message and those after it wait, retrying every 1 s", o.Error?.Message);
                 Timers.StartSingleTimer("look-elsewhere", LookElsewhere.Instance, TimeSpan.FromSeconds(1));
                 break;
-            case OthersCounted o:
+            case OthersCounted { Hashes: { } hashes }:
                 _loadingOthers = false;
-                _bodies.ReadElsewhere(o.Hashes!);
+                _bodies.ReadElsewhere(hashes);
                 _log.Info("A redelivered message: read what the other nodes counted in their last two checkpoints ({0} messages{1})",
-                    o.Hashes!.Count, _lookupFailures > 0 ? $", after {_lookupFailures} failed attempts" : "");
+                    hashes.Count, _lookupFailures > 0 ? $", after {_lookupFailures} failed attempts" : "");
                 _lookupFailures = 0;
                 Stash.UnstashAll();
                 break;
