@@ -40,7 +40,7 @@ if (args.Length >= 1 && args[0] == "chaos") return await Chaos.RunAsync(args);
 if (args.Length >= 1 && args[0] == "scale-out") return await ScaleOut.RunAsync(ScaleOut.Parse(args));
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: ActorMonitor.Bench decode|inline|replay|bare CAPTURE | live|live-bare CAPTURE BROKER_URL");
+    Console.Error.WriteLine("usage: ActorMonitor.Bench decode|inline|replay|bare|relay-wire CAPTURE | live|live-bare CAPTURE BROKER_URL");
     return 2;
 }
 // The capture is read into memory first (not timed): the runs measure the pipeline, not the disk.
@@ -52,6 +52,7 @@ var result = args[0] switch
     "inline" => Modes.Inline(lines),
     "replay" => await Modes.ReplayAsync(bytes),
     "bare" => await Modes.BareAsync(lines),
+    "relay-wire" => await RelayWire.RunAsync(lines),
     "store" or "store-read" => StoreCommitBench.Run(args[0], lines),
     "live" or "live-bare" or "live-sqlite" or "live-postgres" => await LiveIngest.RunAsync(args[0], args[2], bytes),
     _ => throw new ArgumentException("unknown mode " + args[0]),

@@ -1,3 +1,4 @@
+using ActorMonitor.Celery.Events;
 using ActorMonitor.Celery.State;
 
 namespace ActorMonitor.Client;
@@ -8,17 +9,44 @@ namespace ActorMonitor.Client;
 /// </summary>
 public static class Wire
 {
+    // Kept per thread between writes: a new stream for a batch of events grows by doubling from
+    // 256 bytes, copying all it holds each time. A nested Write takes a stream of its own.
+    [ThreadStatic] private static MemoryStream? _spare;
+
+    /// <summary>The largest buffer kept for the next write; a larger one (a rare large answer) is left to the GC.</summary>
+    private const int KeptBytes = 256 * 1024;
+
     public static byte[] Write(Action<BinaryWriter> write)
     {
-        using var ms = new MemoryStream(256);
-        using (var w = new BinaryWriter(ms)) write(w);
-        return ms.ToArray();
+        var ms = _spare ?? new MemoryStream(256);
+        _spare = null;
+        ms.SetLength(0);
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) write(w);
+        var bytes = ms.ToArray();
+        if (ms.Capacity <= KeptBytes) _spare = ms;
+        return bytes;
     }
 
     public static T Read<T>(byte[] bytes, Func<BinaryReader, T> read)
     {
-        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+        // Visible buffer: a reader can take a string's UTF-8 bytes in place (ReadShared below).
+        using var r = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true));
         return read(r);
+    }
+
+    /// <summary>
+    /// A string written by <see cref="BinaryWriter.Write(string)"/>, as one shared instance for
+    /// the short texts that repeat message after message (names, field keys, small values):
+    /// looked up in <paramref name="strings"/> without a new string each time.
+    /// </summary>
+    public static string ReadShared(this BinaryReader r, Utf8Interner strings)
+    {
+        if (r.BaseStream is not MemoryStream ms || !ms.TryGetBuffer(out var buffer)) return r.ReadString();
+        var length = r.Read7BitEncodedInt();
+        var start = (int)ms.Position;
+        if (length < 0 || length > ms.Length - start) throw new EndOfStreamException($"a string of {length} bytes runs past the message's end");
+        ms.Position = start + length;
+        return strings.Get(buffer.AsSpan(start, length));
     }
 
     public static void WriteNullable(this BinaryWriter w, string? value)

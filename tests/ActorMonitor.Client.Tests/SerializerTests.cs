@@ -102,6 +102,8 @@ public class SerializerTests
             [
                 new ApplyTaskEvent(taskEvent.Uuid, 17, taskEvent, Seq: 123_456_789_012),
                 new ApplyTaskEvent(taskEvent.Uuid, 18, taskEvent with { Fields = [], Id = 0 }),
+                // The event's uuid is written only when it is not the entity's.
+                new ApplyTaskEvent("7d2f0c1e-0000-4000-8000-00000000000f", 18, taskEvent),
                 new ApplyWorkerEvents("w1@demo-1", 19,
                 [
                     new WorkerEvent("heartbeat", 1795431375.25, 1795431375.26, [new("hostname", "\"w1@demo-1\""), new("freq", "2.0"), new("loadavg", "[0.64, 0.31, 0.13]")], Id: 42),
@@ -130,6 +132,35 @@ public class SerializerTests
                 new AppliedBatch([new EventsApplied(33), new EventsApplied(34, [7UL, ulong.MaxValue])]),
             ];
             foreach (var message in messages) AssertRoundTrip<MonitorSerializer>(system, message);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task Relayed_events_share_one_string_for_a_repeated_short_text_and_a_cut_message_is_refused()
+    {
+        var system = ActorSystem.Create("actormonitor", MonitorConfig.With("actormonitor.journal = memory"));
+        try
+        {
+            var fields = new KeyValuePair<string, string>[] { new("name", "\"tasks.add\""), new("args", "(" + new string('1', 100) + ",)") };
+            var batch = new RelayEvents([new ApplyTaskEvent("u-1", 1, new TaskEvent("u-1", "sent", "client@demo", 1.5, 1, 1.6, fields))]);
+            var serializer = (SerializerWithStringManifest)system.Serialization.FindSerializerFor(batch);
+            var bytes = serializer.ToBinary(batch);
+
+            var first = ((ApplyTaskEvent)((RelayEvents)serializer.FromBinary(bytes, "rb")).Items[0]).Event;
+            var second = ((ApplyTaskEvent)((RelayEvents)serializer.FromBinary(bytes, "rb")).Items[0]).Event;
+            Assert.Equal(fields, second.Fields);
+            Assert.Same(first.Hostname, second.Hostname);
+            Assert.Same(first.Fields[0].Key, second.Fields[0].Key);
+            Assert.Same(first.Fields[0].Value, second.Fields[0].Value);
+            Assert.NotSame(first.Fields[1].Value, second.Fields[1].Value); // long texts are not kept
+            var message = (ApplyTaskEvent)((RelayEvents)serializer.FromBinary(bytes, "rb")).Items[0];
+            Assert.Same(message.Uuid, message.Event.Uuid); // written once
+
+            Assert.ThrowsAny<EndOfStreamException>(() => serializer.FromBinary(bytes[..^20], "rb"));
         }
         finally
         {

@@ -6,7 +6,7 @@ namespace ActorMonitor.Celery.Events;
 /// Returns one shared string for short UTF-8 texts that repeat in every event (field names,
 /// "0", "{}", queue and task names), looked up without allocating. Bounded; not thread-safe.
 /// </summary>
-internal sealed class Utf8Interner(int maxEntries = 8192, int maxLength = 48)
+public sealed class Utf8Interner(int maxEntries = 8192, int maxLength = 48)
 {
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
     private Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Lookup => _strings.GetAlternateLookup<ReadOnlySpan<char>>();

@@ -1,4 +1,5 @@
 using System.Runtime.Serialization;
+using ActorMonitor.Celery.Events;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Client;
 using ActorMonitor.Cluster.Metrics;
@@ -141,7 +142,7 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         w.Write(m.Uuid);
         w.Write(m.DeliveryId);
         w.Write(m.Seq);
-        WriteTaskEvent(w, m.Event);
+        WriteTaskEvent(w, m.Event, m.Uuid);
     }
 
     private static void WriteApplyWorkerEvents(BinaryWriter w, ApplyWorkerEvents m)
@@ -164,12 +165,12 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         var uuid = r.ReadString();
         var delivery = r.ReadInt64();
         var seq = r.ReadInt64();
-        return new ApplyTaskEvent(uuid, delivery, ReadTaskEvent(r), seq);
+        return new ApplyTaskEvent(uuid, delivery, ReadTaskEvent(r, uuid), seq);
     }
 
     private static ApplyWorkerEvents ReadApplyWorkerEvents(BinaryReader r)
     {
-        var hostname = r.ReadString();
+        var hostname = r.ReadShared(Strings);
         var delivery = r.ReadInt64();
         var events = new WorkerEvent[r.ReadInt32()];
         for (var i = 0; i < events.Length; i++) events[i] = ReadWorkerEvent(r);
@@ -186,9 +187,12 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         return new EventsApplied(delivery, ids);
     }
 
-    private static void WriteTaskEvent(BinaryWriter w, TaskEvent e)
+    /// <param name="uuid">The entity's id, written just before: the event's own uuid is written only when it differs.</param>
+    private static void WriteTaskEvent(BinaryWriter w, TaskEvent e, string uuid)
     {
-        w.Write(e.Uuid);
+        var other = e.Uuid != uuid;
+        w.Write(other);
+        if (other) w.Write(e.Uuid);
         w.Write(e.Subject);
         w.Write(e.Hostname);
         w.Write(e.Timestamp);
@@ -198,8 +202,9 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         w.Write(e.Id);
     }
 
-    private static TaskEvent ReadTaskEvent(BinaryReader r) =>
-        new(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadDouble(), r.ReadInt64(), r.ReadDouble(), ReadRawFields(r), r.ReadUInt64());
+    private static TaskEvent ReadTaskEvent(BinaryReader r, string uuid) =>
+        new(r.ReadBoolean() ? r.ReadString() : uuid, r.ReadShared(Strings), r.ReadShared(Strings), r.ReadDouble(), r.ReadInt64(), r.ReadDouble(), ReadRawFields(r),
+            r.ReadUInt64());
 
     private static void WriteWorkerEvent(BinaryWriter w, WorkerEvent e)
     {
@@ -212,7 +217,7 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
     }
 
     private static WorkerEvent ReadWorkerEvent(BinaryReader r) =>
-        new(r.ReadString(), r.ReadDouble(), r.ReadDouble(), ReadRawFields(r), r.ReadBoolean(), r.ReadUInt64());
+        new(r.ReadShared(Strings), r.ReadDouble(), r.ReadDouble(), ReadRawFields(r), r.ReadBoolean(), r.ReadUInt64());
 
     private static void WriteRawFields(BinaryWriter w, IReadOnlyList<KeyValuePair<string, string>> fields)
     {
@@ -227,7 +232,13 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
     private static KeyValuePair<string, string>[] ReadRawFields(BinaryReader r)
     {
         var fields = new KeyValuePair<string, string>[r.ReadInt32()];
-        for (var i = 0; i < fields.Length; i++) fields[i] = new(r.ReadString(), r.ReadString());
+        for (var i = 0; i < fields.Length; i++) fields[i] = new(r.ReadShared(Strings), r.ReadShared(Strings));
         return fields;
     }
+
+    // Field names, subjects, hostnames and small values repeat in every event: one string each per
+    // thread that deserializes, instead of new ones for every event relayed.
+    [ThreadStatic] private static Utf8Interner? _strings;
+
+    private static Utf8Interner Strings => _strings ??= new Utf8Interner();
 }
