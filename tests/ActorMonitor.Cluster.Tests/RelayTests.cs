@@ -73,6 +73,39 @@ public class RelayOutboxTests
     }
 }
 
+public class RelayBatchSizeTests
+{
+    [Fact]
+    public async Task A_full_batch_of_small_events_is_no_larger_on_the_wire_than_the_outbox_counted()
+    {
+        var system = ActorSystem.Create("actormonitor", MonitorConfig.With("actormonitor.journal = memory"));
+        try
+        {
+            var outbox = new RelayOutbox();
+            var node = new Address("akka.tcp", "actormonitor", "127.0.0.1", 4002);
+            List<object>? full = null;
+            for (var i = 0; full is null; i++)
+            {
+                // A task-sent event as Celery writes it: short fields, where the per-event overhead counts most.
+                var uuid = $"3a902931-cd44-4e35-b8b6-{i:d12}";
+                full = outbox.Add(node, new ApplyTaskEvent(uuid, i, new TaskEvent(uuid, "sent", "gen4242@client", 1795400000.0, i, 1795400000.0005,
+                [
+                    new("pid", "4242"), new("root_id", $"\"{uuid}\""), new("parent_id", "null"), new("name", "\"app.tasks.rebuild_index\""),
+                    new("args", "\"(0, 40)\""), new("kwargs", "\"{}\""), new("retries", "0"), new("eta", "null"), new("expires", "null"),
+                    new("queue", "\"celery\""), new("exchange", "\"\""), new("routing_key", "\"celery\""),
+                ], Id: (ulong)i + 1), i));
+            }
+            var bytes = system.Serialization.FindSerializerFor(new RelayEvents(full)).ToBinary(new RelayEvents(full));
+            Assert.True(full.Count > 100);
+            Assert.InRange(bytes.Length, RelayOutbox.MaxBatchBytes / 2, RelayOutbox.MaxBatchBytes);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+}
+
 public class ShardHomesTests
 {
     private static readonly Address Self = new("akka.tcp", "actormonitor", "127.0.0.1", 4001);

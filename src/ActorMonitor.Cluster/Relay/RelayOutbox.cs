@@ -46,17 +46,21 @@ public sealed class RelayOutbox
         return all;
     }
 
-    /// <summary>A rough wire size: the events' raw fields dominate.</summary>
-    private static int Size(object item) => item switch
+    /// <summary>
+    /// The wire size (<see cref="Serialization.MonitorSerializer"/>) of an ASCII event, which Celery's
+    /// are but for an odd name or argument: it must not undercount, or the batch and each of its
+    /// copies on the way grow past the large-object size.
+    /// </summary>
+    internal static int Size(object item) => item switch
     {
-        ApplyTaskEvent t => 64 + FieldBytes(t.Event.Fields),
-        ApplyWorkerEvents w => 64 + w.Events.Sum(e => 32 + FieldBytes(e.Fields)),
+        ApplyTaskEvent t => 56 + 2 * t.Uuid.Length + t.Event.Subject.Length + t.Event.Hostname.Length + FieldBytes(t.Event.Fields),
+        ApplyWorkerEvents w => 24 + w.Hostname.Length + w.Events.Sum(e => 40 + e.Subject.Length + FieldBytes(e.Fields)),
         _ => 64,
     };
 
     private static int FieldBytes(IReadOnlyList<KeyValuePair<string, string>> fields)
     {
-        var n = 0;
+        var n = 4;
         foreach (var (k, v) in fields) n += k.Length + v.Length + 4;
         return n;
     }

@@ -8,12 +8,10 @@ namespace ActorMonitor.Store.Sql;
 /// <summary>
 /// PostgreSQL: several nodes write at once, so schema changes and Akka.Persistence.Sql's start
 /// take advisory locks, and a settled read waits for the commits in flight. Task rows go in
-/// multi-row upserts; the planner picks its indexes itself.
+/// one upsert of column arrays per commit; the planner picks its indexes itself.
 /// </summary>
 internal sealed class PostgresDialect(StoreTarget target) : ISqlDialect
 {
-    private const int RowsPerStatement = 200;
-
     public DbConnection Open()
     {
         var c = new NpgsqlConnection(target.ConnectionString);
@@ -83,8 +81,50 @@ internal sealed class PostgresDialect(StoreTarget target) : ISqlDialect
 
     public void WriteTasks(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, IReadOnlyDictionary<string, StoredTask> stored)
     {
-        for (var i = 0; i < rows.Count; i += RowsPerStatement)
-            TaskColumns.Upsert(c, tx, rows, i, Math.Min(RowsPerStatement, rows.Count - i));
+        if (rows.Count == 0) return;
+        using var cmd = new NpgsqlCommand(UpsertColumns, (NpgsqlConnection)c, (NpgsqlTransaction)tx);
+        foreach (var (_, values) in Columns) cmd.Parameters.Add(new NpgsqlParameter { Value = values(rows) });
+        cmd.ExecuteNonQuery();
+    }
+
+    // Every row in one statement of column arrays: a parameter per column, not one per value, and
+    // the same SQL text each time (positional parameters: Npgsql sends it without rewriting it).
+    // In TaskColumns.Names' order.
+    private static readonly (string Type, Func<IReadOnlyList<TaskRow>, object> Values)[] Columns =
+    [
+        ("text", rows => Column(rows, r => r.Uuid)),
+        ("bigint", rows => Column(rows, r => r.LastSeq)),
+        ("bigint", rows => Column(rows, r => r.EventCount)),
+        ("bigint", rows => Column(rows, r => r.ReceivedCount)),
+        ("text", rows => Column(rows, r => r.Name)),
+        ("text", rows => Column(rows, r => r.State)),
+        ("text", rows => Column(rows, r => r.Worker)),
+        ("double precision", rows => Column(rows, r => r.Received)),
+        ("double precision", rows => Column(rows, r => r.Started)),
+        ("double precision", rows => Column(rows, r => r.Succeeded)),
+        ("double precision", rows => Column(rows, r => r.Failed)),
+        ("double precision", rows => Column(rows, r => r.Timestamp)),
+        ("double precision", rows => Column(rows, r => r.Runtime)),
+        ("bigint", rows => Column(rows, r => r.HeapClock)),
+        ("text", rows => Column(rows, r => r.HeapOrigin)),
+        ("text", rows => Column(rows, r => r.Args)),
+        ("text", rows => Column(rows, r => r.Kwargs)),
+        ("text", rows => Column(rows, r => r.Result)),
+        ("text", rows => Column(rows, r => r.Exception)),
+        ("bytea", rows => Column(rows, r => r.Data)),
+    ];
+
+    private static readonly string UpsertColumns = Columns.Length != TaskColumns.Names.Length
+        ? throw new InvalidOperationException("PostgresDialect.Columns does not list every column of TaskColumns.Names")
+        : $"INSERT INTO am_tasks ({string.Join(", ", TaskColumns.Names)}) SELECT * FROM unnest("
+          + string.Join(", ", Columns.Select((col, k) => $"${k + 1}::{col.Type}[]"))
+          + ") ON CONFLICT (uuid) DO UPDATE SET " + string.Join(", ", TaskColumns.Names.Skip(1).Select(col => $"{col} = excluded.{col}"));
+
+    private static T[] Column<T>(IReadOnlyList<TaskRow> rows, Func<TaskRow, T> value)
+    {
+        var values = new T[rows.Count];
+        for (var i = 0; i < values.Length; i++) values[i] = value(rows[i]);
+        return values;
     }
 
     public void AfterCommit(DbConnection c) { }

@@ -56,31 +56,4 @@ internal static class TaskColumns
             cmd.ExecuteNonQuery();
         }
     }
-
-    /// <summary>The rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> in one multi-row upsert.</summary>
-    public static void Upsert(DbConnection c, DbTransaction tx, IReadOnlyList<TaskRow> rows, int start, int count)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        var sql = new StringBuilder("INSERT INTO am_tasks (").AppendJoin(", ", Names).Append(") VALUES ");
-        for (var i = 0; i < count; i++)
-        {
-            var r = rows[start + i];
-            if (i > 0) sql.Append(", ");
-            sql.Append('(');
-            var values = Values(r);
-            for (var k = 0; k < values.Length; k++)
-            {
-                var name = $"@p{i}_{k}";
-                if (k > 0) sql.Append(", ");
-                sql.Append(name);
-                AddParameter(cmd, name, values[k], Types[k]);
-            }
-            sql.Append(')');
-        }
-        sql.Append(" ON CONFLICT (uuid) DO UPDATE SET ")
-            .AppendJoin(", ", Names.Skip(1).Select(col => $"{col} = excluded.{col}"));
-        cmd.CommandText = sql.ToString();
-        cmd.ExecuteNonQuery();
-    }
 }

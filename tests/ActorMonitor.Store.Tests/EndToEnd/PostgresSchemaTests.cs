@@ -37,4 +37,47 @@ public class PostgresSchemaTests(PostgresServer postgres) : IClassFixture<Postgr
         store.Initialize();
         Assert.Equal(Schema.Migrations.Select(m => (m.Version, "found")), Schema.Versions(store.Dialect));
     }
+
+    [Fact]
+    public async Task Task_rows_are_stored_column_for_column_and_a_later_commit_replaces_them()
+    {
+        var journal = await postgres.NewJournalAsync();
+        using var store = new SqlStateStore(StoreTarget.Parse(journal));
+        store.Initialize();
+        var full = new TaskRow("t-full", [0, 1, 255], 7, 3, 1, "app.tâche", "SUCCESS", "w1@h", 1.25, 1.5, 2.0000000001, null, 2.5,
+            Runtime: 0.75, Args: "(1, 'ü')", Kwargs: "{'a': None}", Result: "'3'", Exception: "", HeapClock: long.MaxValue, HeapOrigin: "w1@h");
+        var bare = new TaskRow("t-bare", [], 1, 0, 0, null, null, null, null, null, null, null, null);
+        store.Commit(new StoreCommit([full with { New = true }, bare with { New = true }], [], []));
+        Assert.Equal([Columns(full), Columns(bare)], await ReadAsync(journal, "t-full", "t-bare"));
+
+        var later = full with { LastSeq = 9, EventCount = 4, State = "FAILURE", Failed = 3.5, Result = null, Exception = "ValueError('x')", Data = [9] };
+        store.Commit(new StoreCommit([later], [], []));
+        Assert.Equal([Columns(later), Columns(bare)], await ReadAsync(journal, "t-full", "t-bare"));
+    }
+
+    private static string Columns(TaskRow row) => string.Join(" | ", TaskColumns.Values(row).Select(Text));
+
+    private static string Text(object? value) => value switch
+    {
+        null or DBNull => "null",
+        byte[] b => Convert.ToHexString(b),
+        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!,
+    };
+
+    private static async Task<List<string>> ReadAsync(string journal, params string[] uuids)
+    {
+        await using var c = new Npgsql.NpgsqlConnection(journal["postgres:".Length..] + ";Pooling=false");
+        await c.OpenAsync();
+        var rows = new List<string>();
+        foreach (var uuid in uuids)
+        {
+            await using var cmd = new Npgsql.NpgsqlCommand($"SELECT {string.Join(", ", TaskColumns.Names)} FROM am_tasks WHERE uuid = $1", c);
+            cmd.Parameters.Add(new Npgsql.NpgsqlParameter { Value = uuid });
+            await using var reader = await cmd.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync(), uuid);
+            rows.Add(string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(k => Text(reader.GetValue(k)))));
+        }
+        return rows;
+    }
 }
