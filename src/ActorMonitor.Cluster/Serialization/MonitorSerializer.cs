@@ -45,18 +45,19 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         switch (obj)
         {
             case ApplyTaskEvent m:
-                WriteApplyTaskEvent(w, m);
+                new EntityMessageWriter(w).Task(m);
                 break;
             case ApplyWorkerEvents m:
-                WriteApplyWorkerEvents(w, m);
+                new EntityMessageWriter(w).Worker(m);
                 break;
             case RelayEvents m:
+                var events = new EntityMessageWriter(w);
                 w.Write(m.Items.Count);
                 foreach (var item in m.Items)
                 {
                     w.Write(item is ApplyTaskEvent);
-                    if (item is ApplyTaskEvent t) WriteApplyTaskEvent(w, t);
-                    else WriteApplyWorkerEvents(w, (ApplyWorkerEvents)item);
+                    if (item is ApplyTaskEvent t) events.Task(t);
+                    else events.Worker((ApplyWorkerEvents)item);
                 }
                 break;
             case AppliedBatch m:
@@ -106,8 +107,8 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
 
     public override object FromBinary(byte[] bytes, string manifest) => Wire.Read<object>(bytes, r => manifest switch
     {
-        "te" => ReadApplyTaskEvent(r),
-        "we" => ReadApplyWorkerEvents(r),
+        "te" => new EntityMessageReader(r).Task(),
+        "we" => new EntityMessageReader(r).Worker(),
         "ac" => new AdoptChild(r.ReadString(), r.ReadString(), r.ReadInt64(), system.Provider.ResolveActorRef(r.ReadString()), r.ReadUInt64()),
         "ea" => ReadEventsApplied(r),
         "cp" => new Checkpoint(r.ReadInt64(), r.ReadBoolean()
@@ -125,8 +126,11 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
 
     private static RelayEvents ReadRelayEvents(BinaryReader r)
     {
-        var items = new object[r.ReadInt32()];
-        for (var i = 0; i < items.Length; i++) items[i] = r.ReadBoolean() ? ReadApplyTaskEvent(r) : ReadApplyWorkerEvents(r);
+        var events = new EntityMessageReader(r);
+        var n = r.ReadInt32();
+        if (n < 0 || n > r.BaseStream.Length) throw new SerializationException($"{n} relayed events in a message of {r.BaseStream.Length} bytes");
+        var items = new object[n];
+        for (var i = 0; i < items.Length; i++) items[i] = r.ReadBoolean() ? events.Task() : events.Worker();
         return new RelayEvents(items);
     }
 
@@ -137,44 +141,11 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         return new AppliedBatch(answers);
     }
 
-    private static void WriteApplyTaskEvent(BinaryWriter w, ApplyTaskEvent m)
-    {
-        w.Write(m.Uuid);
-        w.Write(m.DeliveryId);
-        w.Write(m.Seq);
-        WriteTaskEvent(w, m.Event, m.Uuid);
-    }
-
-    private static void WriteApplyWorkerEvents(BinaryWriter w, ApplyWorkerEvents m)
-    {
-        w.Write(m.Hostname);
-        w.Write(m.DeliveryId);
-        w.Write(m.Events.Count);
-        foreach (var e in m.Events) WriteWorkerEvent(w, e);
-    }
-
     private static void WriteEventsApplied(BinaryWriter w, EventsApplied m)
     {
         w.Write(m.DeliveryId);
         w.Write(m.Duplicates?.Count ?? 0);
         if (m.Duplicates is not null) foreach (var id in m.Duplicates) w.Write(id);
-    }
-
-    private static ApplyTaskEvent ReadApplyTaskEvent(BinaryReader r)
-    {
-        var uuid = r.ReadString();
-        var delivery = r.ReadInt64();
-        var seq = r.ReadInt64();
-        return new ApplyTaskEvent(uuid, delivery, ReadTaskEvent(r, uuid), seq);
-    }
-
-    private static ApplyWorkerEvents ReadApplyWorkerEvents(BinaryReader r)
-    {
-        var hostname = r.ReadShared(Strings);
-        var delivery = r.ReadInt64();
-        var events = new WorkerEvent[r.ReadInt32()];
-        for (var i = 0; i < events.Length; i++) events[i] = ReadWorkerEvent(r);
-        return new ApplyWorkerEvents(hostname, delivery, events);
     }
 
     private static EventsApplied ReadEventsApplied(BinaryReader r)
@@ -186,59 +157,4 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         for (var i = 0; i < n; i++) ids[i] = r.ReadUInt64();
         return new EventsApplied(delivery, ids);
     }
-
-    /// <param name="uuid">The entity's id, written just before: the event's own uuid is written only when it differs.</param>
-    private static void WriteTaskEvent(BinaryWriter w, TaskEvent e, string uuid)
-    {
-        var other = e.Uuid != uuid;
-        w.Write(other);
-        if (other) w.Write(e.Uuid);
-        w.Write(e.Subject);
-        w.Write(e.Hostname);
-        w.Write(e.Timestamp);
-        w.Write(e.Clock);
-        w.Write(e.LocalReceived);
-        WriteRawFields(w, e.Fields);
-        w.Write(e.Id);
-    }
-
-    private static TaskEvent ReadTaskEvent(BinaryReader r, string uuid) =>
-        new(r.ReadBoolean() ? r.ReadString() : uuid, r.ReadShared(Strings), r.ReadShared(Strings), r.ReadDouble(), r.ReadInt64(), r.ReadDouble(), ReadRawFields(r),
-            r.ReadUInt64());
-
-    private static void WriteWorkerEvent(BinaryWriter w, WorkerEvent e)
-    {
-        w.Write(e.Subject);
-        w.Write(e.Timestamp);
-        w.Write(e.LocalReceived);
-        WriteRawFields(w, e.Fields);
-        w.Write(e.IsTaskHeartbeat);
-        w.Write(e.Id);
-    }
-
-    private static WorkerEvent ReadWorkerEvent(BinaryReader r) =>
-        new(r.ReadShared(Strings), r.ReadDouble(), r.ReadDouble(), ReadRawFields(r), r.ReadBoolean(), r.ReadUInt64());
-
-    private static void WriteRawFields(BinaryWriter w, IReadOnlyList<KeyValuePair<string, string>> fields)
-    {
-        w.Write(fields.Count);
-        foreach (var (k, v) in fields)
-        {
-            w.Write(k);
-            w.Write(v);
-        }
-    }
-
-    private static KeyValuePair<string, string>[] ReadRawFields(BinaryReader r)
-    {
-        var fields = new KeyValuePair<string, string>[r.ReadInt32()];
-        for (var i = 0; i < fields.Length; i++) fields[i] = new(r.ReadShared(Strings), r.ReadShared(Strings));
-        return fields;
-    }
-
-    // Field names, subjects, hostnames and small values repeat in every event: one string each per
-    // thread that deserializes, instead of new ones for every event relayed.
-    [ThreadStatic] private static Utf8Interner? _strings;
-
-    private static Utf8Interner Strings => _strings ??= new Utf8Interner();
 }
