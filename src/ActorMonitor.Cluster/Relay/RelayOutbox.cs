@@ -47,11 +47,11 @@ public sealed class RelayOutbox
     }
 
     /// <summary>
-    /// The wire size (<see cref="Serialization.MonitorSerializer"/>) of an ASCII event, which Celery's
-    /// are but for an odd name or argument: it must not undercount, or the batch and each of its
-    /// copies on the way grow past the large-object size.
+    /// An upper bound of the wire size (<see cref="Serialization.MonitorSerializer"/>) of an ASCII
+    /// event, which Celery's are but for an odd name or argument: it must not undercount, or the
+    /// batch and each of its copies on the way grow past the large-object size.
     /// </summary>
-    internal static int Size(object item) => item switch
+    private static int Size(object item) => item switch
     {
         ApplyTaskEvent t => 56 + 2 * t.Uuid.Length + t.Event.Subject.Length + t.Event.Hostname.Length + FieldBytes(t.Event.Fields),
         ApplyWorkerEvents w => 24 + w.Hostname.Length + w.Events.Sum(e => 40 + e.Subject.Length + FieldBytes(e.Fields)),

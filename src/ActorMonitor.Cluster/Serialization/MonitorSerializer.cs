@@ -1,5 +1,4 @@
 using System.Runtime.Serialization;
-using ActorMonitor.Celery.Events;
 using ActorMonitor.Celery.State;
 using ActorMonitor.Client;
 using ActorMonitor.Cluster.Metrics;

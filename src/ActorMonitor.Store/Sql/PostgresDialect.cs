@@ -83,42 +83,51 @@ internal sealed class PostgresDialect(StoreTarget target) : ISqlDialect
     {
         if (rows.Count == 0) return;
         using var cmd = new NpgsqlCommand(UpsertColumns, (NpgsqlConnection)c, (NpgsqlTransaction)tx);
-        foreach (var (_, values) in Columns) cmd.Parameters.Add(new NpgsqlParameter { Value = values(rows) });
+        foreach (var values in Columns) cmd.Parameters.Add(new NpgsqlParameter { Value = values(rows) });
         cmd.ExecuteNonQuery();
     }
 
     // Every row in one statement of column arrays: a parameter per column, not one per value, and
     // the same SQL text each time (positional parameters: Npgsql sends it without rewriting it).
-    // In TaskColumns.Names' order.
-    private static readonly (string Type, Func<IReadOnlyList<TaskRow>, object> Values)[] Columns =
+    // In TaskColumns.Names' order; their types are TaskColumns.Types'.
+    private static readonly Func<IReadOnlyList<TaskRow>, object>[] Columns =
     [
-        ("text", rows => Column(rows, r => r.Uuid)),
-        ("bigint", rows => Column(rows, r => r.LastSeq)),
-        ("bigint", rows => Column(rows, r => r.EventCount)),
-        ("bigint", rows => Column(rows, r => r.ReceivedCount)),
-        ("text", rows => Column(rows, r => r.Name)),
-        ("text", rows => Column(rows, r => r.State)),
-        ("text", rows => Column(rows, r => r.Worker)),
-        ("double precision", rows => Column(rows, r => r.Received)),
-        ("double precision", rows => Column(rows, r => r.Started)),
-        ("double precision", rows => Column(rows, r => r.Succeeded)),
-        ("double precision", rows => Column(rows, r => r.Failed)),
-        ("double precision", rows => Column(rows, r => r.Timestamp)),
-        ("double precision", rows => Column(rows, r => r.Runtime)),
-        ("bigint", rows => Column(rows, r => r.HeapClock)),
-        ("text", rows => Column(rows, r => r.HeapOrigin)),
-        ("text", rows => Column(rows, r => r.Args)),
-        ("text", rows => Column(rows, r => r.Kwargs)),
-        ("text", rows => Column(rows, r => r.Result)),
-        ("text", rows => Column(rows, r => r.Exception)),
-        ("bytea", rows => Column(rows, r => r.Data)),
+        rows => Column(rows, r => r.Uuid),
+        rows => Column(rows, r => r.LastSeq),
+        rows => Column(rows, r => r.EventCount),
+        rows => Column(rows, r => r.ReceivedCount),
+        rows => Column(rows, r => r.Name),
+        rows => Column(rows, r => r.State),
+        rows => Column(rows, r => r.Worker),
+        rows => Column(rows, r => r.Received),
+        rows => Column(rows, r => r.Started),
+        rows => Column(rows, r => r.Succeeded),
+        rows => Column(rows, r => r.Failed),
+        rows => Column(rows, r => r.Timestamp),
+        rows => Column(rows, r => r.Runtime),
+        rows => Column(rows, r => r.HeapClock),
+        rows => Column(rows, r => r.HeapOrigin),
+        rows => Column(rows, r => r.Args),
+        rows => Column(rows, r => r.Kwargs),
+        rows => Column(rows, r => r.Result),
+        rows => Column(rows, r => r.Exception),
+        rows => Column(rows, r => r.Data),
     ];
 
     private static readonly string UpsertColumns = Columns.Length != TaskColumns.Names.Length
         ? throw new InvalidOperationException("PostgresDialect.Columns does not list every column of TaskColumns.Names")
         : $"INSERT INTO am_tasks ({string.Join(", ", TaskColumns.Names)}) SELECT * FROM unnest("
-          + string.Join(", ", Columns.Select((col, k) => $"${k + 1}::{col.Type}[]"))
-          + ") ON CONFLICT (uuid) DO UPDATE SET " + string.Join(", ", TaskColumns.Names.Skip(1).Select(col => $"{col} = excluded.{col}"));
+          + string.Join(", ", TaskColumns.Types.Select((type, k) => $"${k + 1}::{ArrayOf(type)}"))
+          + ") " + TaskColumns.UpdateOnConflict;
+
+    private static string ArrayOf(DbType type) => type switch
+    {
+        DbType.String => "text[]",
+        DbType.Int64 => "bigint[]",
+        DbType.Double => "double precision[]",
+        DbType.Binary => "bytea[]",
+        _ => throw new InvalidOperationException($"no PostgreSQL array type for a task column of {type}"),
+    };
 
     private static T[] Column<T>(IReadOnlyList<TaskRow> rows, Func<TaskRow, T> value)
     {

@@ -28,6 +28,10 @@ internal static class TaskColumns
         r.Runtime, r.HeapClock, r.HeapOrigin, r.Args, r.Kwargs, r.Result, r.Exception, r.Data,
     ];
 
+    /// <summary>An upsert's end: a task already stored takes every column of the new row.</summary>
+    public static readonly string UpdateOnConflict =
+        "ON CONFLICT (uuid) DO UPDATE SET " + string.Join(", ", Names.Skip(1).Select(col => $"{col} = excluded.{col}"));
+
     /// <summary>The four texts a search looks in.</summary>
     public const string Texts = "args, kwargs, result, exception";
 
@@ -38,8 +42,7 @@ internal static class TaskColumns
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = new StringBuilder("INSERT INTO am_tasks (").AppendJoin(", ", Names).Append(") VALUES (")
-            .AppendJoin(", ", Names.Select((_, k) => $"@p{k}")).Append(") ON CONFLICT (uuid) DO UPDATE SET ")
-            .AppendJoin(", ", Names.Skip(1).Select(col => $"{col} = excluded.{col}")).ToString();
+            .AppendJoin(", ", Names.Select((_, k) => $"@p{k}")).Append(") ").Append(UpdateOnConflict).ToString();
         var parameters = new DbParameter[Names.Length];
         for (var k = 0; k < parameters.Length; k++)
         {
