@@ -8,6 +8,9 @@ using ActorMonitor.Bench;
 //   replay  - the whole pipeline: receiver actor + sharded task/worker entities + index, events/s
 //   bare    - the bare sharding ceiling: the same decoded events told, with the same flow control,
 //             to sharded entities that only count them, events/s
+//   bucket-ceiling / entity-ceiling - receiver rules, index and the task and worker records applied
+//             by sharded buckets of tasks / by an entity per task, without keeper, store or metrics:
+//             what either design could reach at most (see BucketCeiling), events/s
 // Prints one line: "MODE events=N seconds=S events_per_s=R".
 //   live BROKER_URL / live-bare BROKER_URL - sustained ingest from RabbitMQ (see LiveIngest);
 //     live-sqlite / live-postgres: the same node persisting to SQLite / BENCH_PG_JOURNAL
@@ -45,7 +48,7 @@ if (args.Length < 2)
 }
 // The capture is read into memory first (not timed): the runs measure the pipeline, not the disk.
 var bytes = File.ReadAllBytes(args[1]);
-var lines = args[0] is "replay" || args[0].StartsWith("live") ? [] : System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
+var lines = args[0] is "replay" or "bucket-ceiling" or "entity-ceiling" || args[0].StartsWith("live") ? [] : System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
 var result = args[0] switch
 {
     "decode" => Modes.Decode(lines),
@@ -53,6 +56,8 @@ var result = args[0] switch
     "replay" => await Modes.ReplayAsync(bytes),
     "bare" => await Modes.BareAsync(lines),
     "relay-wire" => await RelayWire.RunAsync(lines),
+    "bucket-ceiling" => await BucketCeiling.RunAsync(bytes, perTask: false),
+    "entity-ceiling" => await BucketCeiling.RunAsync(bytes, perTask: true),
     "store" or "store-read" => StoreCommitBench.Run(args[0], lines),
     "live" or "live-bare" or "live-sqlite" or "live-postgres" => await LiveIngest.RunAsync(args[0], args[2], bytes),
     _ => throw new ArgumentException("unknown mode " + args[0]),
