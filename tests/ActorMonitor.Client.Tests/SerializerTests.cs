@@ -130,6 +130,9 @@ public class SerializerTests
                 ]),
                 new RelayEvents([]),
                 new AppliedBatch([new EventsApplied(33), new EventsApplied(34, [7UL, ulong.MaxValue])]),
+                GetLiveTasksByShard.Instance,
+                new LiveTasksByShard(new Dictionary<string, int> { ["0"] = 3, ["99"] = 10_000 }),
+                new LiveTasksByShard(new Dictionary<string, int>()),
             ];
             foreach (var message in messages) AssertRoundTrip<MonitorSerializer>(system, message);
         }

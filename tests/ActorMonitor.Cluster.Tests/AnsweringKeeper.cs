@@ -11,7 +11,7 @@ public sealed class AnsweringKeeper : ReceiveActor
 {
     public AnsweringKeeper()
     {
-        Receive<LoadEntity>(_ => Sender.Tell(new RowLoaded(null)));
+        Receive<LoadEntity>(m => Sender.Tell(new RowLoaded(m.Id, null)));
         Receive<EntityApplied>(m =>
         {
             if (m.ReplyTo is { } to && m.Answer is { } answer) to.Tell(answer);

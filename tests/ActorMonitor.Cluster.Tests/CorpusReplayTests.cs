@@ -56,12 +56,13 @@ public class CorpusReplayTests(ITestOutputHelper output)
                 if (taskCount > maxTasksInMemory) Assert.True((await node.Queries.KeeperStatsAsync()).Passivations > 0);
                 return;
             }
-            // The state came from sharded entities: every task and worker is a live entity of its region.
+            // The state came from sharded entities: every task is live in its shard's bucket, every worker is a live entity.
             var tasks = await node.Tasks.Ask<ShardRegionStats>(GetShardRegionStats.Instance, TimeSpan.FromSeconds(5));
             var workers = await node.Workers.Ask<ShardRegionStats>(GetShardRegionStats.Instance, TimeSpan.FromSeconds(5));
-            Assert.True(tasks.Stats.Values.Sum() >= taskCount);
+            Assert.True((await node.Queries.KeeperStatsAsync()).LiveTasks >= taskCount);
+            Assert.All(tasks.Stats.Values, entities => Assert.Equal(1, entities)); // one bucket per shard
             Assert.True(workers.Stats.Values.Sum() >= state.Workers.Count);
-            Assert.True(tasks.Stats.Count > 1, "task entities are spread over shards");
+            Assert.True(tasks.Stats.Count > 1, "tasks are spread over shards");
         }
         finally
         {

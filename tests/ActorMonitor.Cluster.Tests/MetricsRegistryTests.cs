@@ -145,7 +145,7 @@ public class MetricsRegistryTests : TestKit
         var metrics = CreateTestProbe();
         var worker = Sys.ActorOf(WorkerEntity.PropsFor(keeper.Ref, metrics.Ref)("w1@h"));
         keeper.ExpectMsg<LoadEntity>();
-        keeper.Reply(new RowLoaded(null));
+        keeper.Reply(new RowLoaded("w1@h", null));
         worker.Tell(new ApplyWorkerEvents("w1@h", 1, [TestEvents.Worker("worker-heartbeat", 100, "\"freq\": 2.0, \"active\": 3") with { Id = 1 }]));
         Assert.Equal(1, keeper.ExpectMsg<EntityApplied>().Answer!.DeliveryId); // answered through its keeper
         var seen = metrics.ExpectMsg<WorkerObserved>();

@@ -103,7 +103,8 @@ public sealed class MonitorNode
             () => sharding.ShardRegion(WorkerEntity.TypeName), Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), MetricsName);
         // Before the entities and the receiver, so that checkpoints of other nodes' receivers find it as soon as this node is a
         // member (the task types it has not seen yet are written once more, harmlessly).
-        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing, metrics),
+        var taskShards = new TaskMessageExtractor(settings.TaskShards);
+        var keeper = system.ActorOf(StateKeeper.Props(store, settings.MaxTasksInMemory, settings.MaxWorkersInMemory, [], fencing, metrics, taskShards.ShardOf),
             CheckpointCoordinator.KeeperName);
 
         // Recovering the checkpoint journal starts Akka.Persistence.Sql's journal and snapshot
@@ -131,14 +132,13 @@ public sealed class MonitorNode
         var charts = system.ActorOf(ChartActor.Props(new ChartSeries(settings.ChartStep, settings.ChartRetention), live, now ?? WallClock,
             Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator), "charts");
 
-        var taskShards = new TaskMessageExtractor(settings.TaskShards);
         var workerShards = new WorkerMessageExtractor(settings.WorkerShards);
-        var tasks = await sharding.StartAsync(TaskEntity.TypeName, TaskEntity.PropsFor(keeper, observe: true), shardingSettings,
+        var tasks = await sharding.StartAsync(TaskBucket.TypeName, TaskBucket.PropsFor(keeper, observe: true), shardingSettings,
             taskShards, strategy, StopEntity.Instance);
         var workers = await sharding.StartAsync(WorkerEntity.TypeName, WorkerEntity.PropsFor(keeper, metrics), shardingSettings,
             workerShards, strategy, StopEntity.Instance);
         system.ActorOf(EventRelay.Props(tasks, workers), EventRelay.Name);
-        var relay = new RelayRouting(new ShardHomes(id => taskShards.ShardId(id)), new ShardHomes(id => workerShards.ShardId(id)));
+        var relay = new RelayRouting(new ShardHomes(taskShards.ShardOf), new ShardHomes(id => workerShards.ShardId(id)));
 
         var index = system.ActorOf(EventIndexActor.Props(eventIndex), "event-index");
         var checkpoints = new CheckpointSettings(settings.NodeName, settings.CheckpointInterval, settings.CheckpointMaxMessages, settings.SnapshotEvery, ClusterWide: true)

@@ -5,11 +5,14 @@ namespace ActorMonitor.Cluster.Persistence;
 
 public enum EntityKind { Task, Worker }
 
-/// <summary>Sent by an entity as it starts: registers it with its node's keeper, answered with <see cref="RowLoaded"/>.</summary>
+/// <summary>
+/// Sent by an entity as it starts (a worker) or by a task bucket for a task it starts to hold:
+/// registers the task or worker with its node's keeper, answered with <see cref="RowLoaded"/>.
+/// </summary>
 public sealed record LoadEntity(EntityKind Kind, string Id);
 
-/// <summary>The entity's stored row, or null when it was never stored (a new entity).</summary>
-public sealed record RowLoaded(byte[]? Data);
+/// <summary>The stored row of <paramref name="Id"/>, or null when it was never stored (a new task or worker).</summary>
+public sealed record RowLoaded(string Id, byte[]? Data);
 
 /// <summary>
 /// What an entity did with a message, in one message to its node's keeper: <paramref name="Changed"/>
@@ -25,25 +28,29 @@ public sealed record EntityApplied(EntityKind Kind, string Id, bool Changed, IAc
 /// <summary>The entity answered a query: it becomes the most recently used.</summary>
 public sealed record EntityTouched(EntityKind Kind, string Id);
 
-/// <summary>Asks a dirty entity for its row; answered with <see cref="EntityRow"/>.</summary>
-public sealed record CollectRow(long CycleId);
+/// <summary>Asks for the row of a changed task or worker; answered with <see cref="EntityRow"/>.</summary>
+public sealed record CollectRow(string Id, long CycleId);
 
 /// <summary>A row as the store writes it: a <see cref="TaskRow"/> (with the task names it saw) or a <see cref="WorkerRow"/>.</summary>
 public sealed record EntityRow(EntityKind Kind, string Id, long CycleId, TaskRow? Task, WorkerRow? Worker, IReadOnlyCollection<string> TaskNames);
 
-/// <summary>A dirty entity that must stop: the keeper answers <see cref="RowSaved"/> once its row is committed.</summary>
+/// <summary>A changed task or worker whose entity must stop: the keeper answers <see cref="RowSaved"/> once its row is committed.</summary>
 public sealed record SaveAndStop(EntityRow Row);
 
-public sealed record RowSaved
-{
-    public static readonly RowSaved Instance = new();
-}
+public sealed record RowSaved(string Id);
 
-/// <summary>The keeper asks a least recently used, clean entity to passivate.</summary>
-public sealed record PassivateEntity
-{
-    public static readonly PassivateEntity Instance = new();
-}
+/// <summary>The keeper asks for a least recently used, clean task or worker to leave memory.</summary>
+public sealed record PassivateEntity(string Id);
+
+/// <summary>
+/// A task bucket no longer holds the task: it left memory (passivated, or asked for and never
+/// seen), or the bucket was asked about a task it does not hold. For the keeper, the task's
+/// entity terminated.
+/// </summary>
+public sealed record EntityGone(EntityKind Kind, string Id);
+
+/// <summary>Asked to passivate a task that changed since the keeper chose it: it stays, and counts as live again.</summary>
+public sealed record PassivationDeclined(EntityKind Kind, string Id);
 
 /// <summary>The shard's stop message (passivation and hand-off): a dirty entity saves its row first.</summary>
 public sealed record StopEntity
@@ -61,6 +68,17 @@ public sealed record Checkpoint(long Id, ReceiverRow? Receiver = null);
 public sealed record CheckpointCommitted(long Id);
 
 public sealed record CheckpointFailed(long Id, string Reason);
+
+/// <summary>
+/// Answered with <see cref="LiveTasksByShard"/>: the tasks this node holds in memory, counted per
+/// task shard (Akka's sharding statistics count one bucket per shard).
+/// </summary>
+public sealed record GetLiveTasksByShard
+{
+    public static readonly GetLiveTasksByShard Instance = new();
+}
+
+public sealed record LiveTasksByShard(IReadOnlyDictionary<string, int> Counts);
 
 /// <summary>Answered with <see cref="KeeperStats"/>.</summary>
 public sealed record GetKeeperStats
@@ -87,10 +105,10 @@ public sealed record KeeperStats(
     public TimeSpan CommitTime { get; init; }
 }
 
-internal sealed record CommitDone(IReadOnlyList<(EntityRow Row, long Seq)> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters,
+internal sealed record CommitDone(IReadOnlyList<(EntityRow Row, long Seq)> Rows, IReadOnlyList<(IActorRef Entity, string Id)> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters,
     TimeSpan Took = default);
 
-internal sealed record CommitError(Exception Cause, IReadOnlyList<EntityRow> Rows, IReadOnlyList<IActorRef> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters,
+internal sealed record CommitError(Exception Cause, IReadOnlyList<EntityRow> Rows, IReadOnlyList<(IActorRef Entity, string Id)> Savers, IReadOnlyList<(IActorRef ReplyTo, long Id)> Waiters,
     IReadOnlyList<ReceiverRow> Receivers);
 
 internal sealed record LoadsDone(EntityKind Kind, IReadOnlyList<(IActorRef Entity, string Id)> Requests, IReadOnlyDictionary<string, byte[]>? Rows, Exception? Error);

@@ -38,7 +38,7 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
         // The incarnation each row is awaited from: a stopped predecessor must not cancel it.
         public Dictionary<(EntityKind, string), IActorRef> Awaited { get; } = [];
         public List<(EntityKind Kind, string Id)> Members { get; } = [];
-        public List<IActorRef> Savers { get; } = [];
+        public List<(IActorRef, string)> Savers { get; } = [];
         public List<(IActorRef, long)> Waiters { get; } = [];
 
         // Receiver counters that asked for this cycle: they cover only what its rows hold. A
@@ -53,14 +53,15 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly LruTracker<Live> _tasks = new();
     private readonly LruTracker<Live> _workers = new();
-    private readonly Dictionary<IActorRef, (EntityKind Kind, string Id)> _byRef = new();
+    // A worker entity stands for one id; a task bucket for every task it holds.
+    private readonly Dictionary<IActorRef, (EntityKind Kind, HashSet<string> Ids)> _byRef = new();
     private readonly HashSet<(EntityKind Kind, string Id)> _dirty = [];
     // Rows collected but not yet committed, with the order they reached this keeper in: an entity's
     // rows arrive in the order it made them, so the higher number is the newer row.
     private readonly Dictionary<(EntityKind, string), (EntityRow Row, long Seq)> _unsaved = new();
     private readonly Dictionary<EntityKind, int> _evicting = new() { [EntityKind.Task] = 0, [EntityKind.Worker] = 0 };
     private long _rowSeq;
-    private readonly List<IActorRef> _savers = []; // entities waiting for RowSaved
+    private readonly List<(IActorRef, string)> _savers = []; // entities waiting for RowSaved
     private readonly List<(IActorRef, long)> _waiters = [];
     private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
     // Counters of this node's receiver, written by the next cycle to start (the newest one wins).
@@ -80,14 +81,17 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
     private bool _fencedLogged;
     private readonly AnswerBatches _batches = new();
     private readonly IActorRef? _metrics;
+    private readonly Func<string, string>? _taskShardOf;
 
     /// <param name="fencing">This node's fencing in a cluster (its incarnation registered in the store); null for a lone system.</param>
     /// <param name="metrics">This node's metrics actor, told the task events the entities observed.</param>
+    /// <param name="taskShardOf">The shard of a task (for <see cref="GetLiveTasksByShard"/>).</param>
     public StateKeeper(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null,
-        IActorRef? metrics = null)
+        IActorRef? metrics = null, Func<string, string>? taskShardOf = null)
         : base("state keeper")
     {
         _metrics = metrics;
+        _taskShardOf = taskShardOf;
         _fencing = fencing;
         _store = store;
         _maxTasks = Math.Max(1, maxTasksInMemory);
@@ -98,8 +102,8 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(IStateStore store, int maxTasksInMemory, int maxWorkersInMemory, IEnumerable<string> knownTaskTypes, WriterFencing? fencing = null,
-        IActorRef? metrics = null) =>
-        Akka.Actor.Props.Create(() => new StateKeeper(store, maxTasksInMemory, maxWorkersInMemory, knownTaskTypes, fencing, metrics));
+        IActorRef? metrics = null, Func<string, string>? taskShardOf = null) =>
+        Akka.Actor.Props.Create(() => new StateKeeper(store, maxTasksInMemory, maxWorkersInMemory, knownTaskTypes, fencing, metrics, taskShardOf));
 
     protected override void PreStart()
     {
@@ -162,8 +166,19 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
             case SaveAndStop m:
                 _dirty.Remove((m.Row.Kind, m.Row.Id));
                 Hold(m.Row);
-                _savers.Add(Sender);
+                _savers.Add((Sender, m.Row.Id));
                 StartCycle();
+                break;
+            case EntityGone m:
+                if (_byRef.TryGetValue(Sender, out var held) && held.Ids.Remove(m.Id) && held.Ids.Count == 0) _byRef.Remove(Sender);
+                Forget(m.Kind, m.Id, Sender);
+                break;
+            case PassivationDeclined m:
+                if (Tracker(m.Kind).TryGet(m.Id, out var declined) && declined.Entity.Equals(Sender) && declined.Evicting)
+                {
+                    declined.Evicting = false;
+                    _evicting[m.Kind]--;
+                }
                 break;
             case Checkpoint m when Timers.IsTimerActive("retry"):
                 // Backing off after a failed write: the retry timer decides when to try again.
@@ -204,10 +219,25 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
                 Sender.Tell(new KeeperStats(_tasks.Count, _workers.Count, _dirty.Count, _commits, _rowsWritten,
                     _failedCommits, _passivations, _rowsLoaded, _loadsMissed, _lastError) { StoreFailing = _failureStreak > 0 || _loadFailureStreak > 0, CommitTime = _commitTime });
                 break;
+            case GetLiveTasksByShard:
+                Sender.Tell(new LiveTasksByShard(LiveTasksPerShard()));
+                break;
             default:
                 Unhandled(message);
                 break;
         }
+    }
+
+    private Dictionary<string, int> LiveTasksPerShard()
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (_taskShardOf is null) return counts;
+        foreach (var (id, _) in _tasks.LeastRecentlyUsed())
+        {
+            var shard = _taskShardOf(id);
+            counts[shard] = counts.GetValueOrDefault(shard) + 1;
+        }
+        return counts;
     }
 
     private void MarkDirty(EntityKind kind, string id)
@@ -224,8 +254,12 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
         var entity = Sender;
         if (Tracker(m.Kind).TryGet(m.Id, out var previous) && previous.Evicting) _evicting[m.Kind]--; // replaced before its Terminated
         Tracker(m.Kind).Touch(m.Id, new Live(entity));
-        _byRef[entity] = (m.Kind, m.Id);
-        Context.Watch(entity);
+        if (_byRef.TryGetValue(entity, out var held)) held.Ids.Add(m.Id);
+        else
+        {
+            _byRef[entity] = (m.Kind, new HashSet<string>(StringComparer.Ordinal) { m.Id });
+            Context.Watch(entity);
+        }
         _loadQueue[m.Kind].Add((entity, m.Id));
         StartLoad(m.Kind);
         Evict(m.Kind);
@@ -318,7 +352,7 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
         if (data is null) _loadsMissed++;
         else _rowsLoaded++;
         if (Tracker(kind).TryGet(id, out var live) && live.Entity.Equals(entity)) live.Loading = false;
-        entity.Tell(new RowLoaded(data));
+        entity.Tell(new RowLoaded(id, data));
     }
 
     private void StartCycle()
@@ -339,7 +373,7 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
             live.InCycle = true;
             cycle.Awaited[key] = live.Entity;
             cycle.Members.Add(key);
-            live.Entity.Tell(new CollectRow(cycle.Id));
+            live.Entity.Tell(new CollectRow(key.Id, cycle.Id));
         }
         _dirty.Clear();
         if (cycle.Awaited.Count == 0) Commit(cycle);
@@ -412,7 +446,7 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
             if (_unsaved.TryGetValue((row.Kind, row.Id), out var current) && current.Seq == seq) _unsaved.Remove((row.Kind, row.Id));
             _knownTypes.UnionWith(row.TaskNames);
         }
-        foreach (var saver in m.Savers) saver.Tell(RowSaved.Instance);
+        foreach (var (saver, id) in m.Savers) saver.Tell(new RowSaved(id));
         foreach (var (replyTo, id) in m.Waiters) replyTo.Tell(new CheckpointCommitted(id));
         Evict(EntityKind.Task);
         Evict(EntityKind.Worker);
@@ -457,7 +491,7 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
             live.Evicting = true;
             tracker.Touch(id); // out of the way: the next walks would step over it until its Terminated
             _evicting[kind]++;
-            live.Entity.Tell(PassivateEntity.Instance);
+            live.Entity.Tell(new PassivateEntity(id));
             _passivations++;
             excess--;
         }
@@ -465,13 +499,20 @@ public sealed class StateKeeper : NeverRestartedActor, IWithTimers
 
     private void OnTerminated(IActorRef entity)
     {
-        if (!_byRef.Remove(entity, out var key)) return;
+        if (!_byRef.Remove(entity, out var held)) return;
+        foreach (var id in held.Ids) Forget(held.Kind, id, entity);
+    }
+
+    /// <summary>The task or worker left memory with its entity (or its bucket let it go).</summary>
+    private void Forget(EntityKind kind, string id, IActorRef entity)
+    {
+        var key = (kind, id);
         // A restarted entity of the same id may already be registered under a new ref.
-        if (Tracker(key.Kind).TryGet(key.Id, out var live) && live.Entity.Equals(entity))
+        if (Tracker(kind).TryGet(id, out var live) && live.Entity.Equals(entity))
         {
-            Tracker(key.Kind).Remove(key.Id);
+            Tracker(kind).Remove(id);
             _dirty.Remove(key);
-            if (live.Evicting) _evicting[key.Kind]--;
+            if (live.Evicting) _evicting[kind]--;
         }
         if (_cycle is { } cycle && cycle.Awaited.TryGetValue(key, out var awaited) && awaited.Equals(entity))
         {

@@ -36,6 +36,8 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         FeedPresence => "fp",
         RelayEvents => "rb",
         AppliedBatch => "ab",
+        GetLiveTasksByShard => "lq",
+        LiveTasksByShard => "ls",
         _ => throw new ArgumentException($"cannot serialize {o.GetType()}"),
     };
 
@@ -99,6 +101,16 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
             case FeedPresence m:
                 w.Write(m.Node);
                 break;
+            case GetLiveTasksByShard:
+                break;
+            case LiveTasksByShard m:
+                w.Write(m.Counts.Count);
+                foreach (var (shard, count) in m.Counts)
+                {
+                    w.Write(shard);
+                    w.Write(count);
+                }
+                break;
             default:
                 throw new ArgumentException($"cannot serialize {obj.GetType()}");
         }
@@ -120,6 +132,8 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         "fp" => new FeedPresence(r.ReadString()),
         "rb" => ReadRelayEvents(r),
         "ab" => ReadAppliedBatch(r),
+        "lq" => GetLiveTasksByShard.Instance,
+        "ls" => ReadLiveTasks(r),
         _ => throw new SerializationException($"unknown manifest '{manifest}'"),
     });
 
@@ -131,6 +145,15 @@ public sealed class MonitorSerializer(ExtendedActorSystem system) : SerializerWi
         var items = new object[n];
         for (var i = 0; i < items.Length; i++) items[i] = r.ReadBoolean() ? events.Task() : events.Worker();
         return new RelayEvents(items);
+    }
+
+    private static LiveTasksByShard ReadLiveTasks(BinaryReader r)
+    {
+        var n = r.ReadInt32();
+        if (n < 0 || n > r.BaseStream.Length) throw new SerializationException($"{n} shards in a message of {r.BaseStream.Length} bytes");
+        var counts = new Dictionary<string, int>(n, StringComparer.Ordinal);
+        for (var i = 0; i < n; i++) counts[r.ReadString()] = r.ReadInt32();
+        return new LiveTasksByShard(counts);
     }
 
     private static AppliedBatch ReadAppliedBatch(BinaryReader r)

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using ActorMonitor.Client;
 using ActorMonitor.Cluster.Hosting;
+using ActorMonitor.Cluster.Persistence;
+using ActorMonitor.Cluster.Receiver;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Microsoft.AspNetCore.Builder;
@@ -41,7 +43,10 @@ public static class ClusterApi
                     type,
                     nodes = stats.Regions.Keys.Select(a => a.ToString()).Order(StringComparer.Ordinal).ToArray(),
                     shards = stats.Regions.Values.Sum(r => r.Stats.Count),
-                    entities = stats.Regions.Values.Sum(r => r.Stats.Values.Sum()),
+                    // A task shard's entity is a bucket of its tasks: the tasks are what a user counts.
+                    entities = type == MonitorClient.TaskTypeName
+                        ? (await LiveTasksAsync(node, stats)).Values.Sum()
+                        : stats.Regions.Values.Sum(r => r.Stats.Values.Sum()),
                     failed_shards = stats.Regions.Values.Sum(r => r.Failed.Count),
                 });
             }
@@ -184,16 +189,18 @@ public static class ClusterApi
             var counts = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var id in type == MonitorClient.WorkerTypeName ? node.Store.WorkerIds() : node.Store.TaskIds())
             {
-                var shard = extractor.ShardId(id, null);
+                var shard = extractor is TaskMessageExtractor tasks ? tasks.ShardOf(id) : extractor.ShardId(id, null);
                 counts[shard] = counts.GetValueOrDefault(shard) + 1;
             }
             return counts;
         });
 
+        // Akka counts a task shard's one bucket; the keepers count the tasks held in memory.
+        var tasksLive = type == MonitorClient.TaskTypeName ? await LiveTasksAsync(node, stats) : null;
         var live = new Dictionary<string, (string Node, int Count)>(StringComparer.Ordinal);
         foreach (var (address, region) in stats.Regions)
             foreach (var (shard, count) in region.Stats)
-                live[shard] = (address.ToString(), count);
+                live[shard] = (address.ToString(), tasksLive is null ? count : tasksLive.GetValueOrDefault(shard));
         var shards = live.Keys.Union(stored.Keys)
             .Select(s =>
             {
@@ -216,6 +223,31 @@ public static class ClusterApi
         var totals = new Totals(shards.Count(s => s.Node is not null), shards.Sum(s => s.Live), shards.Sum(s => s.Stored),
             shards.Sum(s => s.Passivated), shards.Sum(s => s.Live + s.Passivated));
         return new ShardView(checkpointed, shards, nodes, totals);
+    }
+
+    /// <summary>The tasks in memory per shard, summed over the keepers of the nodes hosting task shards (a silent keeper counts none).</summary>
+    private static async Task<Dictionary<string, int>> LiveTasksAsync(MonitorNode node, ClusterShardingStats stats)
+    {
+        var timeout = TimeSpan.FromSeconds(5);
+        var answers = await Task.WhenAll(stats.Regions.Keys.Select(async address =>
+        {
+            try
+            {
+                var keeper = address.HasGlobalScope
+                    ? node.System.ActorSelection(new RootActorPath(address) / "user" / CheckpointCoordinator.KeeperName)
+                    : node.System.ActorSelection(node.Keeper.Path);
+                return (await keeper.Ask<LiveTasksByShard>(GetLiveTasksByShard.Instance, timeout)).Counts;
+            }
+            catch (Exception ex) when (ex is AskTimeoutException or TimeoutException)
+            {
+                return new Dictionary<string, int>();
+            }
+        }));
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var answer in answers)
+            foreach (var (shard, count) in answer)
+                counts[shard] = counts.GetValueOrDefault(shard) + count;
+        return counts;
     }
 
     /// <summary>
