@@ -16,7 +16,7 @@ namespace ActorMonitor.Host;
 public static class ManagedHeap
 {
     public const ulong BaseBytes = 128UL << 20;
-    // Twice the heap a live task entity was measured to hold after a full collection
+    // Twice the heap a task in memory was measured to hold after a full collection, when each had an actor of its own
     // (bench/RESULTS.md), as room for the garbage between collections. Workers are counted the same.
     public const ulong BytesPerLiveEntity = 8UL << 10;
     // A message between delivery and its checkpoint holds its events (their size: bench/RESULTS.md).

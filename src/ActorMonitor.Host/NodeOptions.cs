@@ -24,7 +24,7 @@ public sealed class NodeOptions
             Add("--journal", "ACTORMONITOR_JOURNAL", "actormonitor.journal", Quoted,
                 "where state lives: memory, sqlite:PATH or postgres:CONNECTION_STRING (default: " + (stateOnly ? "memory" : "sqlite:actormonitor.db") + ")");
             Add("--node-name", "ACTORMONITOR_NODE_NAME", "actormonitor.node-name", Quoted, "this node's stable, unique name: it names its checkpoint journal (default node-1)");
-            Add("--max-tasks-in-memory", "ACTORMONITOR_MAX_TASKS_IN_MEMORY", "actormonitor.state.max-tasks-in-memory", Integer, "live task entities per node before the least recently used passivate (default 10000)");
+            Add("--max-tasks-in-memory", "ACTORMONITOR_MAX_TASKS_IN_MEMORY", "actormonitor.state.max-tasks-in-memory", Integer, "tasks held in memory per node before the least recently used passivate (default 10000)");
             Add("--max-workers-in-memory", "ACTORMONITOR_MAX_WORKERS_IN_MEMORY", "actormonitor.state.max-workers-in-memory", Integer, "live worker entities per node (default 5000)");
         }
         Broker = Add("--broker", "ACTORMONITOR_BROKER", "actormonitor.broker.url", Quoted, "broker URL (default amqp://guest:guest@127.0.0.1:5672//)");

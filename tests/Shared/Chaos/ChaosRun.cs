@@ -81,7 +81,7 @@ public sealed class ChaosReport
     public long SqliteDurable { get; set; }
     public string SimulatorSummary { get; set; } = "";
     public string CelerySummary { get; set; } = "";
-    /// <summary>Peak live task entities per node outside its store's outages, and during them (dirty rows cannot passivate before they are saved).</summary>
+    /// <summary>Peak tasks held in memory per node outside its store's outages, and during them (dirty rows cannot passivate before they are saved).</summary>
     public Dictionary<string, long> PeakLiveTasks { get; } = [];
     public Dictionary<string, long> PeakLiveTasksDuringStoreFault { get; } = [];
     public Dictionary<string, long> FinalLiveTasks { get; } = [];
@@ -108,7 +108,7 @@ public sealed class ChaosReport
         sb.AppendLine(string.Create(inv, $"Streamed {Streamed.TotalMinutes:F1} min; the capture holds {Captured:N0} messages; durable: {ClusterDurable:N0} in the three-node cluster (PostgreSQL), {SqliteDurable:N0} in the SQLite node."));
         sb.AppendLine(string.Create(inv, $"Deliveries to the four nodes over the run: {TotalDeliveries:N0} for 2 × {Captured:N0} messages ({TotalDeliveries - 2 * Captured:N0} beyond one per message: redeliveries); redeliveries of messages already counted, recognised and skipped: {TotalDuplicateMessages:N0}; duplicate events skipped by entities: {TotalDuplicateEvents:N0}."));
         sb.AppendLine($"Fleet: simulator \"{SimulatorSummary}\"; Celery client \"{CelerySummary}\".");
-        sb.AppendLine(string.Create(inv, $"Live task entities per node (max-tasks-in-memory {Profile.MaxTasksInMemory:N0}), peak outside store outages: {Show(PeakLiveTasks)}; peak during its store's outage: {Show(PeakLiveTasksDuringStoreFault)}; at the end: {Show(FinalLiveTasks)}."));
+        sb.AppendLine(string.Create(inv, $"Tasks held in memory per node (max-tasks-in-memory {Profile.MaxTasksInMemory:N0}), peak outside store outages: {Show(PeakLiveTasks)}; peak during its store's outage: {Show(PeakLiveTasksDuringStoreFault)}; at the end: {Show(FinalLiveTasks)}."));
         sb.AppendLine($"Peak RSS per node: {string.Join(", ", PeakRssBytes.OrderBy(p => p.Key).Select(p => string.Create(inv, $"{p.Key} {p.Value / 1048576.0:F0} MB")))}.");
         sb.AppendLine($"State against Celery's reference on the capture: {(StateDifferences.Count == 0 ? "every field equal on both nodes" : string.Join("; ", StateDifferences))} (order-dependent differences left aside: {OrderDependentDifferences}).");
         foreach (var n in Notes) sb.AppendLine(n);
@@ -636,9 +636,9 @@ public sealed class ChaosRun(ChaosEnvironment env, ChaosProfile profile, Action<
         // nothing can be saved, hence passivated: that peak is reported, bounded by the unacked window.
         var allowed = profile.MaxTasksInMemory + profile.MaxTasksInMemory / 20;
         foreach (var (node, peak) in _report.PeakLiveTasks)
-            if (peak > allowed) _report.Failures.Add($"memory: {node} held {peak} live task entities, over its bound of {profile.MaxTasksInMemory} (+5%)");
+            if (peak > allowed) _report.Failures.Add($"memory: {node} held {peak} tasks in memory, over its bound of {profile.MaxTasksInMemory} (+5%)");
         foreach (var (node, last) in _report.FinalLiveTasks)
-            if (last > profile.MaxTasksInMemory) _report.Failures.Add($"memory: {node} ended with {last} live task entities, over its bound of {profile.MaxTasksInMemory}");
+            if (last > profile.MaxTasksInMemory) _report.Failures.Add($"memory: {node} ended with {last} tasks in memory, over its bound of {profile.MaxTasksInMemory}");
         _report.Notes.Add("Counters are sampled every second from each node's /api/stats and summed over every node process of the run; a killed node's last second is not in them.");
     }
 
