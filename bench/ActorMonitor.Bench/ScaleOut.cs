@@ -17,8 +17,8 @@ namespace ActorMonitor.Bench;
 /// in the window. Broker, database and this process (the publisher) run outside the quotas, so a
 /// row measures what the nodes do with equal CPU each, not what the machine has left.
 /// One row per run and node count:
-///   start the nodes (the pid enters the cgroup before exec) → all N Up → publish the capture into
-///   the shared queue at full speed → warm-up → window: messages made durable (the nodes' receiver
+///   publish the capture into the shared queue at full speed → start the nodes (the pid enters the
+///   cgroup before exec) → all N Up → warm-up → window: messages made durable (the nodes' receiver
 ///   counters: received − in flight − awaiting their checkpoint, smooth at the checkpoint interval)
 ///   and messages acked to the broker (acked after that checkpoint, in runs of unbroken delivery
 ///   tags, hence in bursts of up to the prefetch: only a long window averages them), node CPU from
@@ -132,6 +132,15 @@ public static class ScaleOut
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         try
         {
+            // The whole backlog first: nodes that drained it while it was being published could
+            // empty the queue before the window ends (the row would then measure the publisher).
+            await using var connection = await factory.CreateConnectionAsync(ct);
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
+            var clock = Stopwatch.StartNew();
+            var (messages, events) = await LiveIngest.PreloadAsync(factory, settings, queue, capture);
+            var published = clock.Elapsed;
+            Console.Error.WriteLine($"{tag}: published {messages} messages ({events} events) in {published.TotalSeconds:F1} s before the nodes start");
+
             var akkaPorts = Enumerable.Range(0, n).Select(_ => FreePort()).ToArray();
             var seeds = string.Join(",", akkaPorts.Select(p => $"akka.tcp://actormonitor@127.0.0.1:{p}"));
             for (var i = 0; i < n; i++)
@@ -147,16 +156,9 @@ public static class ScaleOut
                 ];
                 nodes.Add(NodeProcess.Start(cgroup, Path.Combine(o.Logs, $"n{n}-r{run}-{name}.log"), args, $"http://127.0.0.1:{httpPort}"));
             }
-            var clock = Stopwatch.StartNew();
-            await WaitUpAsync(http, nodes, TimeSpan.FromMinutes(4), ct);
-            Console.Error.WriteLine($"{tag}: {n} member(s) Up after {clock.Elapsed.TotalSeconds:F0} s (quota {o.Quota} core each)");
-
-            await using var connection = await factory.CreateConnectionAsync(ct);
-            await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
             clock.Restart();
-            var (messages, events) = await LiveIngest.PreloadAsync(factory, settings, queue, capture);
-            var published = clock.Elapsed;
-            Console.Error.WriteLine($"{tag}: published {messages} messages ({events} events) in {published.TotalSeconds:F1} s; warm-up {o.Warmup.TotalSeconds:F0} s");
+            await WaitUpAsync(http, nodes, TimeSpan.FromMinutes(4), ct);
+            Console.Error.WriteLine($"{tag}: {n} member(s) Up after {clock.Elapsed.TotalSeconds:F0} s (quota {o.Quota} core each); warm-up {o.Warmup.TotalSeconds:F0} s");
             await DelayWatchingAsync(nodes, o.Warmup, ct);
 
             var ready = new List<uint>();
