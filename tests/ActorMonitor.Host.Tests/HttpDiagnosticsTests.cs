@@ -76,4 +76,25 @@ public sealed class HttpDiagnosticsTests
         await Task.Yield();
         throw new InvalidOperationException($"the {what} is gone");
     }
+
+    [Fact]
+    public async Task The_endpoint_reads_no_configuration_file_and_so_watches_none()
+    {
+        var system = await MonitorSystem.StartAsync(MonitorConfig.With("actormonitor.journal = memory\nakka.loglevel = WARNING"));
+        try
+        {
+            var node = await MonitorNode.StartAsync(system);
+            var app = HttpEndpoint.Build(node, null, $"127.0.0.1:{Repo.FreePort()}", new HttpDiagnostics(TextWriter.Null, LogLevel.None));
+            // A watched content root is the working directory, recursively: every write below it woke the watcher.
+            var files = ((Microsoft.Extensions.Configuration.IConfigurationBuilder)app.Configuration).Sources
+                .OfType<Microsoft.Extensions.Configuration.FileConfigurationSource>().ToList();
+            Assert.All(files, f => Assert.False(f.ReloadOnChange, $"{f.Path} is watched"));
+            Assert.Equal(AppContext.BaseDirectory.TrimEnd('/'), app.Environment.ContentRootPath.TrimEnd('/'));
+            await app.DisposeAsync();
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
 }

@@ -37,7 +37,14 @@ public static class HttpEndpoint
     internal static WebApplication Build(MonitorNode node, BrokerStatus? broker, string address, HttpDiagnostics diagnostics, Action<WebApplication>? extraRoutes = null,
         BrokerControl? control = null, HttpSecuritySettings? security = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // No configuration file is read, so none is watched: by default the host watches its content
+        // root (the working directory, recursively) for appsettings.json, and every write below it
+        // (a database's files, say) woke that watcher.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         // Standard output is for data: ASP.NET's own console logs stay off; HttpDiagnostics logs to standard error.
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IStartupFilter>(diagnostics);
