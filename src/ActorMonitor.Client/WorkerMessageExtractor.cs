@@ -10,4 +10,7 @@ public sealed class WorkerMessageExtractor(int maxNumberOfShards) : HashCodeMess
         IWorkerEntityMessage m => m.Hostname,
         _ => null,
     };
+
+    /// <summary>The shard of a worker (its entity id is its hostname).</summary>
+    public string ShardOf(string hostname) => ShardId(hostname, null);
 }

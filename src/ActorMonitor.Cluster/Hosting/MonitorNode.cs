@@ -138,7 +138,7 @@ public sealed class MonitorNode
         var workers = await sharding.StartAsync(WorkerEntity.TypeName, WorkerEntity.PropsFor(keeper, metrics), shardingSettings,
             workerShards, strategy, StopEntity.Instance);
         system.ActorOf(EventRelay.Props(tasks, workers), EventRelay.Name);
-        var relay = new RelayRouting(new ShardHomes(taskShards.ShardOf), new ShardHomes(id => workerShards.ShardId(id)));
+        var relay = new RelayRouting(new ShardHomes(taskShards.ShardOf), new ShardHomes(workerShards.ShardOf));
 
         var index = system.ActorOf(EventIndexActor.Props(eventIndex), "event-index");
         var checkpoints = new CheckpointSettings(settings.NodeName, settings.CheckpointInterval, settings.CheckpointMaxMessages, settings.SnapshotEvery, ClusterWide: true)

@@ -25,9 +25,6 @@ public sealed class TaskBucket(Func<IActorRef> taskRegion, IActorRef keeper, boo
     private int _loading, _saving;
     private bool _stopping;
 
-    /// <summary>Tasks held in memory (loaded or loading).</summary>
-    internal int Count => _slots.Count;
-
     public static Func<string, Props> PropsFor(IActorRef keeper, bool observe = false) =>
         _ => Props.Create(() => new TaskBucket(RegionOfThisSystem, keeper, observe));
 

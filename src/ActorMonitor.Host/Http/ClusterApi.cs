@@ -181,15 +181,15 @@ public static class ClusterApi
         {
             checkpointed = false; // the counts stand; rows may lag the live entities
         }
-        IMessageExtractor extractor = type == MonitorClient.WorkerTypeName
-            ? new WorkerMessageExtractor(node.Settings.WorkerShards)
-            : new TaskMessageExtractor(node.Settings.TaskShards);
+        Func<string, string> shardOf = type == MonitorClient.WorkerTypeName
+            ? new WorkerMessageExtractor(node.Settings.WorkerShards).ShardOf
+            : new TaskMessageExtractor(node.Settings.TaskShards).ShardOf;
         var stored = await Task.Run(() =>
         {
             var counts = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var id in type == MonitorClient.WorkerTypeName ? node.Store.WorkerIds() : node.Store.TaskIds())
             {
-                var shard = extractor is TaskMessageExtractor tasks ? tasks.ShardOf(id) : extractor.ShardId(id, null);
+                var shard = shardOf(id);
                 counts[shard] = counts.GetValueOrDefault(shard) + 1;
             }
             return counts;
@@ -233,10 +233,10 @@ public static class ClusterApi
         {
             try
             {
-                var keeper = address.HasGlobalScope
-                    ? node.System.ActorSelection(new RootActorPath(address) / "user" / CheckpointCoordinator.KeeperName)
-                    : node.System.ActorSelection(node.Keeper.Path);
-                return (await keeper.Ask<LiveTasksByShard>(GetLiveTasksByShard.Instance, timeout)).Counts;
+                var answer = address.HasGlobalScope
+                    ? node.System.ActorSelection(new RootActorPath(address) / "user" / CheckpointCoordinator.KeeperName).Ask<LiveTasksByShard>(GetLiveTasksByShard.Instance, timeout)
+                    : node.Keeper.Ask<LiveTasksByShard>(GetLiveTasksByShard.Instance, timeout);
+                return (await answer).Counts;
             }
             catch (Exception ex) when (ex is AskTimeoutException or TimeoutException)
             {
