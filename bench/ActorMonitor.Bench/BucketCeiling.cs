@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ActorMonitor.Celery.Capture;
+using ActorMonitor.Client;
 using ActorMonitor.Celery.Durable;
 using ActorMonitor.Celery.Events;
 using ActorMonitor.Celery.Receiver;
@@ -29,9 +30,9 @@ public static class BucketCeiling
     private const int MessagesPerCheckpoint = 4000;
 
     private sealed record Ingest(IReadOnlyList<CeleryEvent> Events, double LocalReceived);
-    private sealed record TaskBatch(string Bucket, long Flush, List<(TaskEvent Event, long Seq)> Events);
-    private sealed record WorkerBatch(string Hostname, long Flush, List<WorkerEvent> Events);
-    private sealed record Done(long Flush);
+    private sealed record TaskBatch(string Bucket, long Message, List<(TaskEvent Event, long Seq)> Events);
+    private sealed record WorkerBatch(string Hostname, long Message, List<WorkerEvent> Events);
+    private sealed record Done(long Message);
     private sealed record Collect(string Bucket);
     private sealed record Rows(int Count);
     private sealed record IndexBatch(List<IndexEntry> Entries);
@@ -61,7 +62,7 @@ public static class BucketCeiling
                     if (!_tasks.TryGetValue(ev.Uuid, out var record)) _tasks[ev.Uuid] = record = new TaskRecord(ev.Uuid);
                     if (record.Apply(ev, seq)) _changed.Add(record);
                 }
-                Sender.Tell(new Done(b.Flush));
+                Sender.Tell(new Done(b.Message));
             });
             Receive<Collect>(_ =>
             {
@@ -83,7 +84,7 @@ public static class BucketCeiling
             {
                 _record ??= new WorkerRecord(b.Hostname);
                 foreach (var ev in b.Events) _record.Apply(ev, out _);
-                Sender.Tell(new Done(b.Flush));
+                Sender.Tell(new Done(b.Message));
             });
         }
     }
@@ -103,87 +104,67 @@ public static class BucketCeiling
     private sealed class Receiver : ReceiveActor
     {
         private readonly ReceiverRules _rules = new(() => 0);
-        private readonly int _buckets;
+        private readonly TaskMessageExtractor _shards;
         private readonly bool _perTask;
         private readonly IActorRef _bucketRegion, _workerRegion, _index;
         private readonly SemaphoreSlim _window;
-        private Dictionary<string, List<(TaskEvent, long)>> _byBucket = new(StringComparer.Ordinal);
-        private Dictionary<string, List<WorkerEvent>> _byWorker = new(StringComparer.Ordinal);
-        private List<IndexEntry> _entries = [];
         private readonly HashSet<string> _touched = new(StringComparer.Ordinal);
-        private readonly Dictionary<long, (int Answers, int Messages)> _flushes = new();
-        private int _messages, _sinceCheckpoint;
-        private long _flush, _seq;
+        // Answers still awaited per message; its window slot is freed when none is.
+        private readonly Dictionary<long, int> _awaited = new();
+        private int _sinceCheckpoint;
+        private long _message, _seq;
 
         public Receiver(int buckets, bool perTask, IActorRef bucketRegion, IActorRef workerRegion, IActorRef index, SemaphoreSlim window)
         {
-            (_buckets, _perTask, _bucketRegion, _workerRegion, _index, _window) = (buckets, perTask, bucketRegion, workerRegion, index, window);
+            (_shards, _perTask, _bucketRegion, _workerRegion, _index, _window) = (new TaskMessageExtractor(buckets), perTask, bucketRegion, workerRegion, index, window);
             Receive<Ingest>(OnIngest);
             Receive<Done>(d =>
             {
-                var (answers, messages) = _flushes[d.Flush];
-                if (--answers > 0) _flushes[d.Flush] = (answers, messages);
-                else
-                {
-                    _flushes.Remove(d.Flush);
-                    _window.Release(messages);
-                }
+                if (--_awaited[d.Message] > 0) return;
+                _awaited.Remove(d.Message);
+                _window.Release();
             });
         }
 
+        /// <summary>The message's task events go to their buckets (one batch per bucket), its worker events to their workers.</summary>
         private void OnIngest(Ingest m)
         {
+            var byBucket = new Dictionary<string, List<(TaskEvent, long)>>(StringComparer.Ordinal);
+            var byWorker = new Dictionary<string, List<WorkerEvent>>(StringComparer.Ordinal);
+            var entries = new List<IndexEntry>(m.Events.Count);
             foreach (var ev in m.Events)
             {
                 _rules.Apply(ev, m.LocalReceived);
-                _entries.Add(IndexEntry.From(ev));
+                entries.Add(IndexEntry.From(ev));
                 if (ev.IsTaskEvent)
                 {
-                    var bucket = BucketOf(ev.Uuid!);
-                    if (!_byBucket.TryGetValue(bucket, out var list)) _byBucket[bucket] = list = [];
+                    var bucket = _perTask ? ev.Uuid! : _shards.ShardOf(ev.Uuid!);
+                    if (!byBucket.TryGetValue(bucket, out var list)) byBucket[bucket] = list = [];
                     list.Add((TaskEvent.From(ev), ++_seq));
                     _touched.Add(bucket);
-                    if (ev.Subject != "sent") ToWorker(ev.Hostname!, WorkerEvent.TaskHeartbeat(ev));
+                    if (ev.Subject != "sent") ToWorker(byWorker, ev.Hostname!, WorkerEvent.TaskHeartbeat(ev));
                 }
-                else if (ev.IsWorkerEvent) ToWorker(ev.Hostname!, WorkerEvent.From(ev));
+                else if (ev.IsWorkerEvent) ToWorker(byWorker, ev.Hostname!, WorkerEvent.From(ev));
             }
-            _messages++;
-            Flush();
+
+            var id = ++_message;
+            foreach (var (bucket, events) in byBucket) _bucketRegion.Tell(new TaskBatch(bucket, id, events));
+            foreach (var (host, events) in byWorker) _workerRegion.Tell(new WorkerBatch(host, id, events));
+            if (entries.Count > 0) _index.Tell(new IndexBatch(entries));
+            var answers = byBucket.Count + byWorker.Count;
+            if (answers == 0) _window.Release();
+            else _awaited[id] = answers;
+
             if (++_sinceCheckpoint < MessagesPerCheckpoint) return;
             foreach (var bucket in _touched) _bucketRegion.Tell(new Collect(bucket));
             _touched.Clear();
             _sinceCheckpoint = 0;
         }
 
-        private void ToWorker(string hostname, WorkerEvent ev)
+        private static void ToWorker(Dictionary<string, List<WorkerEvent>> byWorker, string hostname, WorkerEvent ev)
         {
-            if (!_byWorker.TryGetValue(hostname, out var list)) _byWorker[hostname] = list = [];
+            if (!byWorker.TryGetValue(hostname, out var list)) byWorker[hostname] = list = [];
             list.Add(ev);
-        }
-
-        private void Flush()
-        {
-            if (_messages == 0) return;
-            var id = ++_flush;
-            var answers = 0;
-            foreach (var (bucket, events) in _byBucket) { _bucketRegion.Tell(new TaskBatch(bucket, id, events)); answers++; }
-            foreach (var (host, events) in _byWorker) { _workerRegion.Tell(new WorkerBatch(host, id, events)); answers++; }
-            if (_entries.Count > 0) _index.Tell(new IndexBatch(_entries));
-            _byBucket = new(StringComparer.Ordinal);
-            _byWorker = new(StringComparer.Ordinal);
-            _entries = [];
-            if (answers == 0) _window.Release(_messages);
-            else _flushes[id] = (answers, _messages);
-            _messages = 0;
-        }
-
-        private string BucketOf(string uuid)
-        {
-            if (_perTask) return uuid;
-            // Stable across processes, as a shard id must be.
-            uint h = 2166136261;
-            foreach (var c in uuid) h = (h ^ c) * 16777619;
-            return (h % (uint)_buckets).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
     }
 
