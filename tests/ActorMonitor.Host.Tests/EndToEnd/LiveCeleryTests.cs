@@ -33,6 +33,21 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
 
     private async Task CompareWithCelerysStateAsync(string eventSerializer)
     {
+        // Celery's workers now and then lose task events: a task it logged as failed stays STARTED
+        // or RECEIVED for Celery's own receiver as for the node. Such a run did not exercise the
+        // mix, so it runs once more; a difference from Celery's state fails at once, in any run.
+        for (var attempt = 1; ; attempt++)
+        {
+            var shortfall = await RunOnceAsync(eventSerializer);
+            if (shortfall is null) return;
+            Assert.True(attempt < 2, $"two runs in a row did not exercise the task mix: {shortfall}");
+            output.WriteLine($"Celery's own state shows the task mix incomplete ({shortfall}); running it once more");
+        }
+    }
+
+    /// <returns>Null when the run exercised the task mix, else what Celery's own state lacked.</returns>
+    private async Task<string?> RunOnceAsync(string eventSerializer)
+    {
         var env = CeleryEnvWith(eventSerializer);
         var referenceOut = Path.Combine(Path.GetTempPath(), $"reference-{Guid.NewGuid():N}.json");
         await using var reference = ChildProcess.Start("reference", Python, [Path.Combine(E2eDir, "reference_consumer.py"), broker.Url, referenceOut], E2eDir, env);
@@ -44,7 +59,7 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
         await using var w2 = Worker("w2@e2e", "threads", eventSerializer);
         try
         {
-            await RunTaskMixAsync(node, reference, w1, w2, referenceOut, env);
+            return await RunTaskMixAsync(node, reference, w1, w2, referenceOut, env);
         }
         catch
         {
@@ -54,7 +69,7 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
         }
     }
 
-    private async Task RunTaskMixAsync(LiveNode node, ChildProcess reference, ChildProcess w1, ChildProcess w2, string referenceOut, Dictionary<string, string> env)
+    private async Task<string?> RunTaskMixAsync(LiveNode node, ChildProcess reference, ChildProcess w1, ChildProcess w2, string referenceOut, Dictionary<string, string> env)
     {
         await node.WaitUntilAsync(async () =>
         {
@@ -110,18 +125,21 @@ public sealed class LiveCeleryTests(RabbitBroker broker, ITestOutputHelper outpu
         using (var stats = await node.StatsAsync())
             Assert.Equal(0, stats.RootElement.GetProperty("rejected").GetInt64());
 
-        // The run exercised what it claims to.
-        var tasksByState = ours.RootElement.GetProperty("tasks").EnumerateObject().GroupBy(t => t.Value.GetProperty("state").GetString()).ToDictionary(g => g.Key!, g => g.Count());
-        output.WriteLine(string.Join(", ", tasksByState.Select(kv => $"{kv.Key}={kv.Value}")));
-        Assert.True(tasksByState.GetValueOrDefault("SUCCESS") >= 11); // 14 adds less 2 revoked and, at times, one countdown left RECEIVED
-        Assert.True(tasksByState.GetValueOrDefault("FAILURE") >= 1);
-        Assert.True(tasksByState.GetValueOrDefault("REVOKED") >= 2);
-        Assert.Contains("e2e_tasks.progress", ours.RootElement.GetProperty("task_types").EnumerateArray().Select(e => e.GetString()));
-        Assert.Contains(ours.RootElement.GetProperty("tasks").EnumerateObject(), t => t.Value.GetProperty("retries").ValueKind == JsonValueKind.Number && t.Value.GetProperty("retries").GetInt32() >= 1);
         foreach (var w in new[] { "w1@e2e", "w2@e2e" })
             Assert.Equal(0, ours.RootElement.GetProperty("workers").GetProperty(w).GetProperty("heartbeats").GetArrayLength()); // offline
-
         Assert.Equal(0, await node.Process.TerminateAsync(TimeSpan.FromSeconds(60))); // graceful leave, exit 0
+
+        // Whether the run exercised what it claims to, by Celery's own state (equal to ours above).
+        var tasks = celery.RootElement.GetProperty("tasks").EnumerateObject().ToList();
+        var tasksByState = tasks.GroupBy(t => t.Value.GetProperty("state").GetString()).ToDictionary(g => g.Key!, g => g.Count());
+        output.WriteLine(string.Join(", ", tasksByState.Select(kv => $"{kv.Key}={kv.Value}")));
+        var shortfalls = new List<string>();
+        if (tasksByState.GetValueOrDefault("SUCCESS") < 11) shortfalls.Add("fewer than 11 SUCCESS"); // 14 adds less 2 revoked and, at times, one countdown left RECEIVED
+        if (tasksByState.GetValueOrDefault("FAILURE") < 1) shortfalls.Add("no FAILURE");
+        if (tasksByState.GetValueOrDefault("REVOKED") < 2) shortfalls.Add("fewer than 2 REVOKED");
+        if (!celery.RootElement.GetProperty("task_types").EnumerateArray().Any(e => e.GetString() == "e2e_tasks.progress")) shortfalls.Add("no e2e_tasks.progress");
+        if (!tasks.Any(t => t.Value.GetProperty("retries").ValueKind == JsonValueKind.Number && t.Value.GetProperty("retries").GetInt32() >= 1)) shortfalls.Add("no retried task");
+        return shortfalls.Count == 0 ? null : string.Join(", ", shortfalls);
     }
 
     [Fact]
