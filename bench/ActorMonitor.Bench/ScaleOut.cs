@@ -134,8 +134,6 @@ public static class ScaleOut
         {
             // The whole backlog first: nodes that drained it while it was being published could
             // empty the queue before the window ends (the row would then measure the publisher).
-            await using var connection = await factory.CreateConnectionAsync(ct);
-            await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
             var clock = Stopwatch.StartNew();
             var (messages, events) = await LiveIngest.PreloadAsync(factory, settings, queue, capture);
             var published = clock.Elapsed;
@@ -160,6 +158,10 @@ public static class ScaleOut
             await WaitUpAsync(http, nodes, TimeSpan.FromMinutes(4), ct);
             Console.Error.WriteLine($"{tag}: {n} member(s) Up after {clock.Elapsed.TotalSeconds:F0} s (quota {o.Quota} core each); warm-up {o.Warmup.TotalSeconds:F0} s");
             await DelayWatchingAsync(nodes, o.Warmup, ct);
+
+            // The queue's depth is sampled on a channel of the bench's own, opened where it is first used.
+            await using var connection = await factory.CreateConnectionAsync(ct);
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
 
             var ready = new List<uint>();
             var rates = new List<double>();
